@@ -1,0 +1,181 @@
+"""Input validation shared by the public API.
+
+Every public function of sharpsim validates its inputs here, *before* any jitted
+core runs, and raises ``TypeError`` / ``ValueError`` naming the argument and the
+broken condition. The cores (``sharpsim.core``) do no validation so that they can
+run under ``jit`` and ``vmap``.
+
+Conventions
+-----------
+* A *table* is an ``[X, Y]`` array whose rows are probability distributions.
+  Rows must be non-negative, free of NaN, and sum to 1 within ``ROW_SUM_TOL``
+  (absolute, 1e-9). Rows are renormalised exactly after the check.
+* Any object with a ``log_table()`` method (every sharpsim model) is accepted
+  wherever a table is; its log-probabilities are used directly, so sequence
+  probabilities far below the float64 range of ``exp`` stay exact.
+* ``mu`` is an ``[X]`` distribution; ``None`` means the model's own prompt
+  distribution when the argument is a model, else uniform.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+ROW_SUM_TOL = 1e-9
+"""Absolute tolerance on row sums of probability tables (and on ``sum(mu)``)."""
+
+
+def _as_float_array(value, name: str) -> np.ndarray:
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # pragma: no cover - exotic inputs
+        raise TypeError(f"{name} must be an array of numbers: {exc}") from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.floating)
+        or np.issubdtype(arr.dtype, np.integer)
+        or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    return arr.astype(np.float64)
+
+
+def is_model(obj) -> bool:
+    """True for sharpsim models (anything exposing ``log_table()``)."""
+    return hasattr(obj, "log_table") and callable(obj.log_table)
+
+
+def check_table(value, name: str) -> np.ndarray:
+    """Validate a probability table and return it as a float64 ``[X, Y]`` array."""
+    arr = _as_float_array(value, name)
+    if arr.ndim == 1:
+        raise ValueError(
+            f"{name} must be a 2-D [X, Y] table of probabilities; got a 1-D array of "
+            f"shape {arr.shape} (wrap a single distribution as table[None, :])"
+        )
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D [X, Y] table, got shape {arr.shape}")
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"{name} must have at least one prompt and one response, got shape {arr.shape}")
+    if np.isnan(arr).any():
+        raise ValueError(f"{name} contains NaN")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains infinite values")
+    if (arr < 0).any():
+        x, y = np.argwhere(arr < 0)[0]
+        raise ValueError(f"{name} has negative probability {arr[x, y]!r} at [{x}, {y}]")
+    sums = arr.sum(axis=1)
+    bad = np.abs(sums - 1.0) > ROW_SUM_TOL
+    if bad.any():
+        x = int(np.argmax(bad))
+        raise ValueError(
+            f"rows of {name} must sum to 1 (tolerance {ROW_SUM_TOL:g}); row {x} sums to {sums[x]!r}"
+        )
+    return arr / sums[:, None]
+
+
+def check_log_table(value, name: str) -> np.ndarray:
+    """Validate an ``[X, Y]`` table of log-probabilities (``-inf`` allowed)."""
+    arr = _as_float_array(value, name)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D [X, Y] table of log-probabilities, got shape {arr.shape}")
+    if np.isnan(arr).any():
+        raise ValueError(f"{name} contains NaN")
+    if (arr > 1e-12).any() or np.isposinf(arr).any():
+        raise ValueError(f"{name} has a log-probability above 0")
+    mx = arr.max(axis=1)
+    if np.isneginf(mx).any():
+        raise ValueError(f"{name} has a row with no mass (all log-probabilities are -inf)")
+    with np.errstate(under="ignore"):
+        lse = mx + np.log(np.exp(arr - mx[:, None]).sum(axis=1))
+    bad = np.abs(np.expm1(lse)) > ROW_SUM_TOL
+    if bad.any():
+        x = int(np.argmax(bad))
+        raise ValueError(
+            f"rows of {name} must sum to 1 (tolerance {ROW_SUM_TOL:g}); row {x} sums to {np.exp(lse[x])!r}"
+        )
+    return arr - lse[:, None]
+
+
+def log_table_of(obj, name: str) -> np.ndarray:
+    """Log-probability table ``[X, Y]`` of a model or a probability table."""
+    if is_model(obj):
+        return np.asarray(obj.log_table(), dtype=np.float64)
+    table = check_table(obj, name)
+    with np.errstate(divide="ignore"):
+        return np.log(table)
+
+
+def mu_of(mu, obj, num_prompts: int, name: str = "mu") -> np.ndarray:
+    """Validate ``mu`` (or take the model's own / the uniform one when ``None``)."""
+    if mu is None:
+        model_mu = getattr(obj, "mu", None)
+        if model_mu is not None:
+            return np.asarray(model_mu, dtype=np.float64)
+        return np.full(num_prompts, 1.0 / num_prompts)
+    arr = _as_float_array(mu, name)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D [X] distribution, got shape {arr.shape}")
+    if arr.shape[0] != num_prompts:
+        raise ValueError(
+            f"{name} has {arr.shape[0]} entries but the table has {num_prompts} prompts (shape mismatch)"
+        )
+    if np.isnan(arr).any() or (arr < 0).any():
+        raise ValueError(f"{name} must be non-negative and free of NaN")
+    if abs(arr.sum() - 1.0) > ROW_SUM_TOL:
+        raise ValueError(f"{name} must sum to 1 (tolerance {ROW_SUM_TOL:g}); it sums to {arr.sum()!r}")
+    return arr / arr.sum()
+
+
+def same_shape(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> None:
+    if a.shape != b.shape:
+        raise ValueError(f"{name_a} has shape {a.shape} but {name_b} has shape {b.shape} (shape mismatch)")
+
+
+def check_open_unit(value, name: str) -> float:
+    """A real number in the open interval (0, 1) (delta, rho, eps)."""
+    v = check_real(value, name)
+    if not (0.0 < v < 1.0):
+        raise ValueError(f"{name} must lie in (0, 1), got {v!r}")
+    return v
+
+
+def check_gamma(value, name: str = "gamma") -> float:
+    v = check_real(value, name)
+    if not (0.0 <= v < 1.0):
+        raise ValueError(f"{name} must lie in [0, 1), got {v!r}")
+    return v
+
+
+def check_positive(value, name: str) -> float:
+    v = check_real(value, name)
+    if not v > 0:
+        raise ValueError(f"{name} must be > 0, got {v!r}")
+    return v
+
+
+def check_real(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        if isinstance(value, np.ndarray) and value.ndim == 0 and np.issubdtype(value.dtype, np.number):
+            value = value.item()
+        else:
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if np.isnan(v):
+        raise ValueError(f"{name} is NaN")
+    return v
+
+
+def check_int(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    v = int(value)
+    if v < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {v}")
+    return v

@@ -1,0 +1,1 @@
+"""Subcommands of the ``sharpsim`` command line (one module each, see :mod:`sharpsim.cli`)."""

@@ -1,0 +1,201 @@
+"""Computational cores of the sharpening quantities (jit- and vmap-friendly).
+
+These functions take *log-probability* tables ``logp`` of shape ``[X, Y]``
+(``-inf`` for zero-probability responses) and prompt weights ``mu`` of shape
+``[X]``. They do **no** input validation: the public wrappers in
+:mod:`sharpsim.quantities` validate and then call them. Learners and
+experiments call the cores directly inside ``jax.jit`` / ``jax.vmap``.
+
+Working in log space keeps argmax sets and coverage exact for autoregressive
+models whose sequence probabilities underflow ``exp`` (e.g. 1e-300 and below).
+Zero probabilities never produce NaN: every ``0 * log 0`` and ``-inf - -inf``
+is masked explicitly.
+
+References are to ``shared/SPEC.md`` (sharpsim's specification of Huang et al.,
+"Self-Improvement in Language Models: The Sharpening Mechanism", arXiv 2412.01951).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import logsumexp
+
+NEG_INF = -jnp.inf
+
+
+def _masked_lse(logv, mask, axis=-1):
+    """log sum_{mask} exp(logv) (``-inf`` when the mask is empty)."""
+    return logsumexp(jnp.where(mask, logv, NEG_INF), axis=axis)
+
+
+# --------------------------------------------------------------------------- argmax sets
+
+
+@jax.jit
+def argmax_set(logp, gamma=0.0):
+    """y*_gamma(x) = {y : p(y|x) >= (1-gamma) max_y' p(y'|x)}  (SPEC 3.1, 3.3).  bool [X, Y]."""
+    mx = jnp.max(logp, axis=-1, keepdims=True)
+    return logp >= mx + jnp.log1p(-gamma)
+
+
+@jax.jit
+def log_argmax_mass(logq, logp, gamma=0.0):
+    """log policy(y*_gamma(x) | x) with the argmax set taken from ``logp``.  [X]."""
+    return _masked_lse(logq, argmax_set(logp, gamma))
+
+
+@jax.jit
+def coverage(logp, mu, gamma=0.0, p=1.0):
+    """C_cov,gamma,p = (E_mu[ p_base(y*_gamma(x)|x)^(-p) ])^(1/p)  (SPEC Eq. 6, 3.3), in log space."""
+    lm = log_argmax_mass(logp, logp, gamma)
+    logmu = jnp.where(mu > 0, jnp.log(jnp.where(mu > 0, mu, 1.0)), NEG_INF)
+    return jnp.exp(logsumexp(logmu - p * lm) / p)
+
+
+@jax.jit
+def adaptive_coverage(logp, mu):
+    """C-bar_cov = E_mu[ 1 / max_y p(y|x) ]  (SPEC 3.4, Appendix D)."""
+    logmu = jnp.where(mu > 0, jnp.log(jnp.where(mu > 0, mu, 1.0)), NEG_INF)
+    return jnp.exp(logsumexp(logmu - jnp.max(logp, axis=-1)))
+
+
+@jax.jit
+def margin_per_prompt(logp, gamma=0.0):
+    """Largest gamma_margin per prompt (SPEC 3.6, Assumption 4.2 / J.2).  [X].
+
+    gamma == 0:  max_y p / max_{y' not in y*} p(y') - 1            (Assumption 4.2)
+    gamma > 0 :  p(y*_gamma) / max_{y' not in y*_gamma} p(y') - 1  (Assumption J.2)
+    ``inf`` when no response outside the argmax set has positive probability.
+    """
+    mask = argmax_set(logp, gamma)
+    top = jnp.where(gamma == 0.0, jnp.max(logp, axis=-1), _masked_lse(logp, mask))
+    runner = jnp.max(jnp.where(mask, NEG_INF, logp), axis=-1)
+    diff = jnp.where(jnp.isneginf(runner), jnp.inf, top - jnp.where(jnp.isneginf(runner), 0.0, runner))
+    return jnp.expm1(diff)
+
+
+@jax.jit
+def margin(logp, mu, gamma=0.0):
+    """min over prompts with mu > 0 of :func:`margin_per_prompt`."""
+    return jnp.min(jnp.where(mu > 0, margin_per_prompt(logp, gamma), jnp.inf))
+
+
+@jax.jit
+def sharpness_error(logq, logp, delta, mu, gamma=0.0, strict=True):
+    """P_{x~mu}[ q(y*_gamma(x)|x) < 1 - delta ]  (Definition 3.1; ``<=`` when ``strict`` is False)."""
+    mass = jnp.exp(log_argmax_mass(logq, logp, gamma))
+    fail = jnp.where(strict, mass < 1.0 - delta, mass <= 1.0 - delta)
+    return jnp.sum(jnp.where(fail, mu, 0.0))
+
+
+# --------------------------------------------------------------------------- best-of-N law
+
+
+def _bon_row(lp, N):
+    Y = lp.shape[0]
+    asc = jnp.sort(lp)
+    n_lt = jnp.searchsorted(asc, lp, side="left")
+    n_le = jnp.searchsorted(asc, lp, side="right")
+    p_asc = jnp.exp(asc)
+    A = jnp.concatenate([jnp.zeros(1), jnp.cumsum(p_asc)])  # A[k]: sum of the k smallest
+    D = jnp.concatenate([jnp.zeros(1), jnp.cumsum(p_asc[::-1])])  # D[k]: sum of the k largest
+    total = D[Y]
+    t_gt = D[Y - n_le] / total  # mass strictly above this level
+    t_ge = D[Y - n_lt] / total  # mass at or above this level
+    s_le = A[n_le] / total
+    s_lt = A[n_lt] / total
+    # log S_<=(v), log S_<(v), each from whichever side is accurate
+    log_s_le = jnp.where(t_gt < 0.5, jnp.log1p(-jnp.minimum(t_gt, 1.0)), jnp.log(s_le))
+    log_s_lt = jnp.where(t_ge < 0.5, jnp.log1p(-jnp.minimum(t_ge, 1.0)), jnp.log(s_lt))
+    a = N * log_s_le
+    b = N * log_s_lt
+    safe_a = jnp.where(jnp.isneginf(a), 0.0, a)
+    level = jnp.where(jnp.isneginf(a), 0.0, jnp.exp(a) * -jnp.expm1(jnp.minimum(b - safe_a, 0.0)))
+    size = (n_le - n_lt).astype(lp.dtype)
+    return jnp.where(jnp.isneginf(lp), 0.0, level / size)
+
+
+@jax.jit
+def bon_law(logp, N):
+    """Exact law of best-of-N with self-reward log p, uniform tie-breaking (SPEC 9 item 1, F1).
+
+    The output lies in the level set {p = v} with probability S_<=(v)^N - S_<(v)^N
+    (S_<=(v) = sum_{p(y)<=v} p(y)), split equally within the level set.  [X, Y].
+    Computed as exp(a) * (-expm1(b - a)) with a = N log S_<=, b = N log S_<, each
+    log taken from the tail that avoids cancellation.
+    """
+    return jax.vmap(_bon_row, in_axes=(0, None))(logp, N)
+
+
+# --------------------------------------------------------------------------- RLHF objects
+
+
+@jax.jit
+def tilted(logp, beta):
+    """log pi*_beta with pi*_beta proportional to p^(1 + 1/beta)  (SPEC 6.1, F13).  [X, Y] (log)."""
+    lt = (1.0 + 1.0 / beta) * logp
+    return lt - logsumexp(lt, axis=-1, keepdims=True)
+
+
+@jax.jit
+def concentrability(logq, logr, mu, beta=1.0):
+    """C_{q/r;beta} = E_{x~mu, y~q}[ (q(y|x)/r(y|x))^beta ]  (SPEC Eq. 9).
+
+    With r = pi_base and beta = 1 this is C_pi = E_mu sum_y q^2 / pi_base.
+    ``inf`` when q puts mass where r has none.
+    """
+    live = ~jnp.isneginf(logq)
+    diff = jnp.where(live, logq - jnp.where(live, logr, 0.0), 0.0)
+    terms = jnp.where(live, jnp.exp(logq + beta * diff), 0.0)
+    return jnp.sum(mu * jnp.sum(terms, axis=-1))
+
+
+@jax.jit
+def kl_per_prompt(logq, logr):
+    """KL(q(.|x) || r(.|x)) per prompt, 0 log 0 = 0.  [X]."""
+    live = ~jnp.isneginf(logq)
+    diff = jnp.where(live, logq - jnp.where(live, logr, 0.0), 0.0)
+    return jnp.sum(jnp.where(live, jnp.exp(logq) * diff, 0.0), axis=-1)
+
+
+@jax.jit
+def kl(logq, logr, mu):
+    """E_mu KL(q(.|x) || r(.|x))  (natural log)."""
+    return jnp.sum(mu * kl_per_prompt(logq, logr))
+
+
+@jax.jit
+def hellinger_sq_per_prompt(logq, logr):
+    """Unnormalised squared Hellinger distance sum_y (sqrt q - sqrt r)^2 per prompt, in [0, 2]."""
+    return jnp.sum((jnp.exp(0.5 * logq) - jnp.exp(0.5 * logr)) ** 2, axis=-1)
+
+
+@jax.jit
+def hellinger_sq(logq, logr, mu):
+    """E_mu D_H^2(q(.|x), r(.|x)), unnormalised (range [0, 2], SPEC 2.2)."""
+    return jnp.sum(mu * hellinger_sq_per_prompt(logq, logr))
+
+
+@jax.jit
+def regularized_value(logq, logp, beta, mu):
+    """J_beta(q) = E_q[log p] - beta KL(q || p)  (SPEC 6.4, r = log pi_base)."""
+    live = ~jnp.isneginf(logq)
+    reward = jnp.sum(jnp.where(live, jnp.exp(logq) * jnp.where(live, logp, 0.0), 0.0), axis=-1)
+    return jnp.sum(mu * reward) - beta * kl(logq, logp, mu)
+
+
+@jax.jit
+def dpo_residual(logq, logp, beta):
+    """Residual of the squared DPO loss, Eq. (8) of the paper (SPEC 6.2).  [X, Y, Y].
+
+    R(x, y, y') = beta log(q(y|x)/p(y|x)) - beta log(q(y'|x)/p(y'|x)) - (log p(y|x) - log p(y'|x)).
+    Defined on supp(p) x supp(p) (the only pairs the data can contain); 0 elsewhere.
+    """
+    live = ~jnp.isneginf(logp)
+    safe_p = jnp.where(live, logp, 0.0)
+    safe_q = jnp.where(live, logq, 0.0)
+    u = beta * (safe_q - safe_p) - safe_p  # [X, Y]
+    res = u[:, :, None] - u[:, None, :]
+    both = live[:, :, None] & live[:, None, :]
+    return jnp.where(both, res, 0.0)

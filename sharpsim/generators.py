@@ -1,0 +1,79 @@
+"""Random instance generators with explicit ``jax.random`` keys (same key, same model).
+
+* :func:`dirichlet_table`: rows ~ Dirichlet(alpha).
+* :func:`power_law_table`: rows proportional to rank^(-s) (randomly permuted per prompt),
+  with s solved so that C_cov equals a requested value.
+* :func:`random_autoregressive`: Dirichlet conditionals over V^H, full history or
+  Markov of order k.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy.optimize import brentq
+
+from ._validate import check_int, check_positive, check_real
+from .models import AutoregressiveLM, TabularLM
+
+__all__ = ["dirichlet_table", "power_law_table", "power_law_exponent", "random_autoregressive"]
+
+
+def dirichlet_table(key, X: int, Y: int, alpha: float = 1.0, mu=None) -> TabularLM:
+    """TabularLM with rows pi(.|x) ~ Dirichlet(alpha * 1_Y), independent over x.
+
+    Small alpha (e.g. 0.1) gives peaked rows, many near-zero entries.
+    """
+    X, Y = check_int(X, "X"), check_int(Y, "Y")
+    alpha = check_positive(alpha, "alpha")
+    # sample in log space (gamma variates underflow for small alpha)
+    g = jax.random.loggamma(key, jnp.full((X, Y), alpha, dtype=jnp.float64))
+    logp = g - jax.scipy.special.logsumexp(g, axis=1, keepdims=True)
+    return TabularLM.from_log_probs(np.asarray(logp), mu)
+
+
+def _zipf_norm(s: float, Y: int) -> float:
+    return float(np.sum(np.arange(1, Y + 1, dtype=np.float64) ** (-s)))
+
+
+def power_law_exponent(C: float, Y: int) -> float:
+    """Exponent s > 0 with sum_{r=1}^Y r^(-s) = C, i.e. 1 / p_max = C for p proportional to r^(-s)."""
+    Y = check_int(Y, "Y", minimum=2)
+    C = check_real(C, "C")
+    if not (1.0 < C < Y):
+        raise ValueError(f"C (target coverage) must lie in (1, Y={Y}) for a power law with a unique argmax, got {C}")
+    return brentq(lambda s: _zipf_norm(s, Y) - C, 1e-12, 200.0, xtol=1e-14, rtol=1e-14)
+
+
+def power_law_table(key, X: int, Y: int, C: float, mu=None) -> TabularLM:
+    """TabularLM whose every row is a power law p(rank r) = r^(-s) / sum_r r^(-s), with s chosen so that
+    C_cov = 1 / p_max = C exactly (unique argmax per prompt); responses randomly permuted per prompt.
+    """
+    X = check_int(X, "X")
+    s = power_law_exponent(C, Y)
+    ranks = np.arange(1, Y + 1, dtype=np.float64)
+    row = -s * np.log(ranks) - np.log(_zipf_norm(s, Y))
+    perms = np.asarray(jax.vmap(lambda k: jax.random.permutation(k, Y))(jax.random.split(key, X)))
+    logp = np.empty((X, Y))
+    np.put_along_axis(logp, perms, np.broadcast_to(row, (X, Y)), axis=1)
+    return TabularLM.from_log_probs(logp, mu)
+
+
+def random_autoregressive(key, X: int, V: int, H: int, order=None, alpha: float = 1.0, mu=None) -> AutoregressiveLM:
+    """AutoregressiveLM over V^H with Dirichlet(alpha) conditionals.
+
+    order=None: full history (prefix tree, c_h = h - 1); order=k: Markov of order k
+    (c_h = min(h - 1, k)).
+    """
+    X, V, H = check_int(X, "X"), check_int(V, "V"), check_int(H, "H")
+    alpha = check_positive(alpha, "alpha")
+    if order is not None:
+        order = check_int(order, "order", minimum=0)
+    keys = jax.random.split(key, H)
+    conds = []
+    for h in range(1, H + 1):
+        c = h - 1 if order is None else min(h - 1, order)
+        g = jax.random.loggamma(keys[h - 1], jnp.full((X, V**c, V), alpha, dtype=jnp.float64))
+        conds.append(np.asarray(g - jax.scipy.special.logsumexp(g, axis=-1, keepdims=True)))
+    return AutoregressiveLM(conds, mu, log=True)

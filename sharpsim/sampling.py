@@ -1,0 +1,163 @@
+"""Keyed sampling primitives: inference-time best-of-N and adaptive best-of-N.
+
+Both take the base model as a table (or model) plus prompt indices, draw
+responses from pi_base, score them by the self-reward log pi_base(y|x), and
+report how many sample-and-evaluate queries they used (SPEC 3.5). They are
+literal: every one of the N responses is drawn. (The oracle of the algorithms
+layer adds the exact shortcut of drawing the best-of-N outcome straight from
+its law; :func:`best_of_n_exact` is that shortcut, tested against the literal
+sampler.)
+
+Tie-breaking (decision D1): among draws with the same maximal likelihood the
+output is a uniformly random one of them, which splits the level-set mass of
+the best-of-N law equally (SPEC 9 item 1).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import core
+from ._validate import check_int, check_positive, log_table_of
+
+__all__ = ["BoNResult", "best_of_n", "best_of_n_exact", "adaptive_best_of_n"]
+
+
+class BoNResult(NamedTuple):
+    """Outcome of a best-of-N call.
+
+    y: int [B] chosen responses; queries: int [B] sample-and-evaluate queries used per
+    prompt; truncated: bool [B] (adaptive only: the draw cap was hit before the
+    stopping rule fired).
+    """
+
+    y: np.ndarray
+    queries: np.ndarray
+    truncated: np.ndarray
+
+
+def _check_prompts(x, X):
+    x = np.atleast_1d(np.asarray(x))
+    if not np.issubdtype(x.dtype, np.integer):
+        raise TypeError(f"x must be integer prompt indices, got dtype {x.dtype}")
+    if x.ndim != 1:
+        raise ValueError(f"x must be a 1-D array of prompt indices, got shape {x.shape}")
+    if (x < 0).any() or (x >= X).any():
+        raise ValueError(f"prompt indices x must lie in [0, {X})")
+    return x
+
+
+@jax.jit
+def best_of_n_core(key, logp_rows, N_static_draws):
+    """Literal best-of-N on rows [B, Y] with draws [B, N] pre-shaped by ``N_static_draws`` (a dummy [N] array).
+
+    Returns (y [B], draws [B, N]).
+    """
+    B = logp_rows.shape[0]
+    N = N_static_draws.shape[0]
+    k1, k2 = jax.random.split(key)
+    u = jax.random.uniform(k1, (B, N), dtype=jnp.float64)
+    cdf = jnp.cumsum(jnp.exp(logp_rows), axis=-1)
+    draws = jax.vmap(lambda c, uu: jnp.searchsorted(c, uu * c[-1], side="right"))(cdf, u)
+    draws = jnp.minimum(draws, logp_rows.shape[-1] - 1)
+    scores = jnp.take_along_axis(logp_rows, draws, axis=-1)
+    best = jnp.max(scores, axis=-1, keepdims=True)
+    prio = jax.random.uniform(k2, (B, N), dtype=jnp.float64)
+    pick = jnp.argmax(jnp.where(scores == best, prio, -1.0), axis=-1)
+    return jnp.take_along_axis(draws, pick[:, None], axis=-1)[:, 0], draws
+
+
+def best_of_n(key, base, x, N) -> BoNResult:
+    """Inference-time best-of-N (SPEC 5.4): for each prompt in x draw N responses from pi_base,
+    keep the most likely (uniform tie-break). Uses N queries per prompt.
+
+    Args:
+      key: jax PRNG key. base: [X, Y] table or model. x: int [B] prompts. N: int >= 1.
+    Returns:
+      :class:`BoNResult` with y [B] and queries [B] (= N).
+    """
+    N = check_int(N, "N")
+    lp = jnp.asarray(log_table_of(base, "base"))
+    x = _check_prompts(x, lp.shape[0])
+    y, _ = best_of_n_core(key, lp[x], jnp.zeros(N))
+    B = x.shape[0]
+    return BoNResult(np.asarray(y), np.full(B, N), np.zeros(B, dtype=bool))
+
+
+@jax.jit
+def _sample_from_law(key, law_rows):
+    return jax.random.categorical(key, jnp.log(law_rows), axis=-1)
+
+
+def best_of_n_exact(key, base, x, N) -> BoNResult:
+    """Best-of-N outcome drawn from its exact law :func:`sharpsim.bon_law` (charged N queries).
+
+    Same distribution as :func:`best_of_n` (tested), at a cost independent of N.
+    """
+    N = check_int(N, "N")
+    lp = jnp.asarray(log_table_of(base, "base"))
+    x = _check_prompts(x, lp.shape[0])
+    law = core.bon_law(lp[x], float(N))
+    y = _sample_from_law(key, law)
+    B = x.shape[0]
+    return BoNResult(np.asarray(y), np.full(B, N), np.zeros(B, dtype=bool))
+
+
+def _adaptive_one(key, lp_row, cdf, log_mu_stop, max_draws):
+    def cond(state):
+        k, best, _, _, _ = state
+        stop = jnp.log(jnp.maximum(k, 1).astype(jnp.float64)) + best >= log_mu_stop
+        return (k < max_draws) & ~((k > 0) & stop)
+
+    def body(state):
+        k, best, y, ties, key = state
+        key, k1, k2 = jax.random.split(key, 3)
+        u = jax.random.uniform(k1, dtype=jnp.float64)
+        d = jnp.minimum(jnp.searchsorted(cdf, u * cdf[-1], side="right"), lp_row.shape[0] - 1)
+        s = lp_row[d]
+        better = s > best
+        tie = s == best
+        ties_new = jnp.where(better, 1, jnp.where(tie, ties + 1, ties))
+        # reservoir sampling among tied maxima: replace with probability 1/ties_new
+        take = better | (tie & (jax.random.uniform(k2) * ties_new < 1.0))
+        return (k + 1, jnp.maximum(best, s), jnp.where(take, d, y), ties_new, key)
+
+    init = (jnp.array(0), jnp.array(-jnp.inf), jnp.array(0), jnp.array(0), key)
+    k, best, y, _, _ = jax.lax.while_loop(cond, body, init)
+    truncated = ~(jnp.log(k.astype(jnp.float64)) + best >= log_mu_stop)
+    return y, k, truncated
+
+
+@jax.jit
+def adaptive_core(keys, logp_rows, log_mu_stop, max_draws):
+    """Adaptive best-of-N on rows [B, Y] with one key per row -> (y [B], draws [B], truncated [B])."""
+    cdf = jnp.cumsum(jnp.exp(logp_rows), axis=-1)
+    return jax.vmap(_adaptive_one, in_axes=(0, 0, 0, None, None))(keys, logp_rows, cdf, log_mu_stop, max_draws)
+
+
+def adaptive_best_of_n(key, base, x, mu_stop, max_draws: int = 10**6) -> BoNResult:
+    """Adaptive best-of-N with the stopping rule of Eq. (10) (SPEC 5.5, Appendix D).
+
+    Draw y_1, y_2, ... ~ pi_base(.|x) and stop at
+    N_mu(x) = inf{ k : 1 / max_{j<=k} pi_base(y_j|x) <= k / mu_stop },
+    i.e. once k * max_{j<=k} pi_base(y_j|x) >= mu_stop; return the most likely draw
+    (uniform tie-break). ``mu_stop`` is the paper's mu (renamed, decision D8);
+    Theorem D.1 uses mu_stop = ln(2/delta). Lemma I.1: E[N_mu] <= (mu_stop + 1/|y*|)/max_y p(y).
+
+    Args:
+      key: PRNG key. base: table or model. x: int [B]. mu_stop > 0.
+      max_draws: safety cap per prompt; prompts that hit it are flagged ``truncated``.
+    Returns:
+      :class:`BoNResult` with queries [B] = N_mu(x) per prompt.
+    """
+    mu_stop = check_positive(mu_stop, "mu_stop")
+    max_draws = check_int(max_draws, "max_draws")
+    lp = jnp.asarray(log_table_of(base, "base"))
+    x = _check_prompts(x, lp.shape[0])
+    keys = jax.random.split(key, x.shape[0])
+    y, k, trunc = adaptive_core(keys, lp[x], jnp.log(mu_stop), max_draws)
+    return BoNResult(np.asarray(y), np.asarray(k), np.asarray(trunc))
