@@ -1,0 +1,62 @@
+"""``sharpsim reproduce`` and ``sharpsim list``: the experiment catalogue behind the figures."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+
+def register(sub) -> None:
+    p = sub.add_parser("reproduce", help="run the experiment catalogue and write figures/ and results/")
+    p.add_argument("names", nargs="*", metavar="NAME", help="experiments to run (default: all; see `sharpsim list`)")
+    p.add_argument("--quick", action="store_true", help="reduced grids (smoke test); figures go to figures/quick/")
+    p.add_argument("--out", default=".", help="output folder holding results/ and figures/ (default: .)")
+    p.add_argument("--force", action="store_true", help="re-run even when a matching results file exists")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=run_reproduce)
+    q = sub.add_parser("list", help="the experiment catalogue, one line each")
+    q.set_defaults(func=run_list)
+
+
+def enable_compilation_cache() -> str:
+    """JAX's persistent compilation cache for command-line runs (SHARPSIM_JAX_CACHE overrides the folder)."""
+    import jax
+
+    path = os.environ.get("SHARPSIM_JAX_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "sharpsim", "jax"))
+    os.makedirs(path, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return path
+
+
+def run_list(args) -> int:
+    from experiments import CATALOGUE
+    from experiments.runner import load
+
+    for name in CATALOGUE:
+        print(f"{name:<18} {load(name).DESCRIPTION}")
+    return 0
+
+
+def run_reproduce(args) -> int:
+    from experiments.runner import format_summary, load, reproduce
+
+    for n in args.names:
+        load(n)  # ValueError -> clear message, exit 2
+    if not os.environ.get("SHARPSIM_NO_JAX_CACHE"):
+        enable_compilation_cache()
+    t0 = time.perf_counter()
+    records, failures = reproduce(args.names, quick=args.quick, out=args.out, force=args.force, progress=not args.no_progress)
+    wall = time.perf_counter() - t0
+    if records:
+        print(format_summary(records))
+        print()
+        for r in records:
+            state = "reused" if r.get("reused") else f"{r['elapsed_s']:.1f} s"
+            print(f"{r['name']:<18} {state:>9}  {r['figures'][0]}")
+    print(f"\nreproduce: {len(records)} experiment(s) done, {len(failures)} failed, wall time {wall:.1f} s")
+    for name, tb in failures:
+        print(f"\n--- {name} FAILED ---\n{tb}", file=sys.stderr)
+    return 1 if failures else 0
