@@ -66,13 +66,13 @@ def check_table(value, name: str) -> np.ndarray:
         raise ValueError(f"{name} contains infinite values")
     if (arr < 0).any():
         x, y = np.argwhere(arr < 0)[0]
-        raise ValueError(f"{name} has negative probability {arr[x, y]!r} at [{x}, {y}]")
+        raise ValueError(f"{name} has negative probability {float(arr[x, y])!r} at [{x}, {y}]")
     sums = arr.sum(axis=1)
     bad = np.abs(sums - 1.0) > ROW_SUM_TOL
     if bad.any():
         x = int(np.argmax(bad))
         raise ValueError(
-            f"rows of {name} must sum to 1 (tolerance {ROW_SUM_TOL:g}); row {x} sums to {sums[x]!r}"
+            f"rows of {name} must sum to 1 (tolerance {ROW_SUM_TOL:g}); row {x} sums to {float(sums[x])!r}"
         )
     return arr / sums[:, None]
 
@@ -95,7 +95,7 @@ def check_log_table(value, name: str) -> np.ndarray:
     if bad.any():
         x = int(np.argmax(bad))
         raise ValueError(
-            f"rows of {name} must sum to 1 (tolerance {ROW_SUM_TOL:g}); row {x} sums to {np.exp(lse[x])!r}"
+            f"rows of {name} must sum to 1 (tolerance {ROW_SUM_TOL:g}); row {x} sums to {float(np.exp(lse[x]))!r}"
         )
     return arr - lse[:, None]
 
@@ -126,7 +126,7 @@ def mu_of(mu, obj, num_prompts: int, name: str = "mu") -> np.ndarray:
     if np.isnan(arr).any() or (arr < 0).any():
         raise ValueError(f"{name} must be non-negative and free of NaN")
     if abs(arr.sum() - 1.0) > ROW_SUM_TOL:
-        raise ValueError(f"{name} must sum to 1 (tolerance {ROW_SUM_TOL:g}); it sums to {arr.sum()!r}")
+        raise ValueError(f"{name} must sum to 1 (tolerance {ROW_SUM_TOL:g}); it sums to {float(arr.sum())!r}")
     return arr / arr.sum()
 
 

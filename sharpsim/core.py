@@ -23,6 +23,43 @@ from jax.scipy.special import logsumexp
 
 NEG_INF = -jnp.inf
 
+TIE_RTOL = 1e-12
+"""Relative tolerance (in log space) under which two log-probabilities count as tied.
+
+Sequence log-probabilities that are equal in exact arithmetic (e.g. 0.5*0.6*0.7 and
+0.5*0.7*0.6) can differ in the last bits when the per-token logs are summed in a
+different order. Argmax sets, the best-of-N levels and the samplers' tie-breaking
+therefore treat log p and log p' as tied when |log p - log p'| <= TIE_RTOL * (1 + |log p|),
+i.e. a relative difference of about 1e-12 (|log p| = 700 still gives 7e-10).
+"""
+
+
+def tie_tol(logv):
+    """Absolute log-space tie tolerance at level ``logv`` (0 where ``logv`` is -inf)."""
+    return TIE_RTOL * (1.0 + jnp.where(jnp.isfinite(logv), jnp.abs(logv), 0.0))
+
+
+def snap_ties(lp):
+    """Replace each log-probability of a row [Y] by the largest value of its tie group.
+
+    Tie groups are maximal runs of the sorted row whose consecutive gaps are at most
+    :func:`tie_tol`; ``-inf`` entries stay ``-inf``. Exact ties are unchanged.
+    """
+    order = jnp.argsort(lp)
+    asc = lp[order]
+    gap = jnp.diff(asc)
+    # a new group starts where the gap exceeds the tolerance (or after -inf entries)
+    brk = jnp.concatenate([jnp.ones(1, dtype=bool), ~(gap <= tie_tol(asc[1:]))])
+    gid = jnp.cumsum(brk) - 1
+    gmax = jax.ops.segment_max(asc, gid, num_segments=lp.shape[0])
+    snapped_asc = jnp.where(jnp.isneginf(asc), NEG_INF, gmax[gid])
+    return jnp.zeros_like(lp).at[order].set(snapped_asc)
+
+
+def _mu_mean(mu, vals):
+    """sum_x mu(x) vals(x) over prompts with mu(x) > 0 (so 0 * inf never makes NaN)."""
+    return jnp.sum(jnp.where(mu > 0, mu * jnp.where(mu > 0, vals, 0.0), 0.0))
+
 
 def _masked_lse(logv, mask, axis=-1):
     """log sum_{mask} exp(logv) (``-inf`` when the mask is empty)."""
@@ -34,9 +71,14 @@ def _masked_lse(logv, mask, axis=-1):
 
 @jax.jit
 def argmax_set(logp, gamma=0.0):
-    """y*_gamma(x) = {y : p(y|x) >= (1-gamma) max_y' p(y'|x)}  (SPEC 3.1, 3.3).  bool [X, Y]."""
+    """y*_gamma(x) = {y : p(y|x) >= (1-gamma) max_y' p(y'|x)}  (SPEC 3.1, 3.3).  bool [X, Y].
+
+    Compared in log space with the tie tolerance :data:`TIE_RTOL` (relative ~1e-12), so
+    responses tied in exact arithmetic but not bitwise (summation order) are all kept.
+    """
     mx = jnp.max(logp, axis=-1, keepdims=True)
-    return logp >= mx + jnp.log1p(-gamma)
+    thr = mx + jnp.log1p(-gamma)
+    return logp >= thr - tie_tol(thr)
 
 
 @jax.jit
@@ -94,10 +136,13 @@ def sharpness_error(logq, logp, delta, mu, gamma=0.0, strict=True):
 
 def _bon_row(lp, N):
     Y = lp.shape[0]
-    asc = jnp.sort(lp)
-    n_lt = jnp.searchsorted(asc, lp, side="left")
-    n_le = jnp.searchsorted(asc, lp, side="right")
-    p_asc = jnp.exp(asc)
+    # levels are tie groups (TIE_RTOL); masses use the original values (snapping is monotone,
+    # so the k smallest snapped values are the k smallest original ones)
+    lv = snap_ties(lp)
+    lv_asc = jnp.sort(lv)
+    n_lt = jnp.searchsorted(lv_asc, lv, side="left")
+    n_le = jnp.searchsorted(lv_asc, lv, side="right")
+    p_asc = jnp.exp(jnp.sort(lp))
     A = jnp.concatenate([jnp.zeros(1), jnp.cumsum(p_asc)])  # A[k]: sum of the k smallest
     D = jnp.concatenate([jnp.zeros(1), jnp.cumsum(p_asc[::-1])])  # D[k]: sum of the k largest
     total = D[Y]
@@ -122,6 +167,7 @@ def bon_law(logp, N):
 
     The output lies in the level set {p = v} with probability S_<=(v)^N - S_<(v)^N
     (S_<=(v) = sum_{p(y)<=v} p(y)), split equally within the level set.  [X, Y].
+    Levels are tie groups up to :data:`TIE_RTOL` (see :func:`snap_ties`).
     Computed as exp(a) * (-expm1(b - a)) with a = N log S_<=, b = N log S_<, each
     log taken from the tail that avoids cancellation.
     """
@@ -148,7 +194,7 @@ def concentrability(logq, logr, mu, beta=1.0):
     live = ~jnp.isneginf(logq)
     diff = jnp.where(live, logq - jnp.where(live, logr, 0.0), 0.0)
     terms = jnp.where(live, jnp.exp(logq + beta * diff), 0.0)
-    return jnp.sum(mu * jnp.sum(terms, axis=-1))
+    return _mu_mean(mu, jnp.sum(terms, axis=-1))
 
 
 @jax.jit
@@ -162,7 +208,7 @@ def kl_per_prompt(logq, logr):
 @jax.jit
 def kl(logq, logr, mu):
     """E_mu KL(q(.|x) || r(.|x))  (natural log)."""
-    return jnp.sum(mu * kl_per_prompt(logq, logr))
+    return _mu_mean(mu, kl_per_prompt(logq, logr))
 
 
 @jax.jit
@@ -174,7 +220,7 @@ def hellinger_sq_per_prompt(logq, logr):
 @jax.jit
 def hellinger_sq(logq, logr, mu):
     """E_mu D_H^2(q(.|x), r(.|x)), unnormalised (range [0, 2], SPEC 2.2)."""
-    return jnp.sum(mu * hellinger_sq_per_prompt(logq, logr))
+    return _mu_mean(mu, hellinger_sq_per_prompt(logq, logr))
 
 
 @jax.jit
@@ -182,7 +228,7 @@ def regularized_value(logq, logp, beta, mu):
     """J_beta(q) = E_q[log p] - beta KL(q || p)  (SPEC 6.4, r = log pi_base)."""
     live = ~jnp.isneginf(logq)
     reward = jnp.sum(jnp.where(live, jnp.exp(logq) * jnp.where(live, logp, 0.0), 0.0), axis=-1)
-    return jnp.sum(mu * reward) - beta * kl(logq, logp, mu)
+    return _mu_mean(mu, reward) - beta * kl(logq, logp, mu)
 
 
 @jax.jit
@@ -190,12 +236,19 @@ def dpo_residual(logq, logp, beta):
     """Residual of the squared DPO loss, Eq. (8) of the paper (SPEC 6.2).  [X, Y, Y].
 
     R(x, y, y') = beta log(q(y|x)/p(y|x)) - beta log(q(y'|x)/p(y'|x)) - (log p(y|x) - log p(y'|x)).
-    Defined on supp(p) x supp(p) (the only pairs the data can contain); 0 elsewhere.
+    Defined on supp(p) x supp(p) (the only pairs the data can contain); 0 elsewhere and on
+    the diagonal y = y'. Where q vanishes on supp(p) the residual is -inf (q(y) = 0),
+    +inf (q(y') = 0), and +inf when both vanish (the loss is infinite; never NaN).
     """
     live = ~jnp.isneginf(logp)
     safe_p = jnp.where(live, logp, 0.0)
-    safe_q = jnp.where(live, logq, 0.0)
-    u = beta * (safe_q - safe_p) - safe_p  # [X, Y]
+    qzero = jnp.isneginf(logq)
+    safe_q = jnp.where(live & ~qzero, logq, 0.0)
+    u = beta * (safe_q - safe_p) - safe_p  # [X, Y], finite
     res = u[:, :, None] - u[:, None, :]
-    both = live[:, :, None] & live[:, None, :]
+    zy, zy2 = qzero[:, :, None], qzero[:, None, :]
+    res = jnp.where(zy & zy2, jnp.inf, jnp.where(zy, -jnp.inf, jnp.where(zy2, jnp.inf, res)))
+    Y = logp.shape[-1]
+    diag = jnp.eye(Y, dtype=bool)[None, :, :]
+    both = live[:, :, None] & live[:, None, :] & ~diag
     return jnp.where(both, res, 0.0)

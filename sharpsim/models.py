@@ -115,7 +115,7 @@ class TabularLM(_TableModel):
     (``TabularLM.from_logits``) or log-probabilities (``TabularLM.from_log_probs``).
 
     >>> lm = TabularLM([[0.5, 0.5], [0.9, 0.1]])
-    >>> lm.table().tolist(), lm.mu.tolist()
+    >>> lm.table().round(12).tolist(), lm.mu.tolist()
     ([[0.5, 0.5], [0.9, 0.1]], [0.5, 0.5])
     """
 

@@ -64,7 +64,8 @@ def best_of_n_core(key, logp_rows, N_static_draws):
     cdf = jnp.cumsum(jnp.exp(logp_rows), axis=-1)
     draws = jax.vmap(lambda c, uu: jnp.searchsorted(c, uu * c[-1], side="right"))(cdf, u)
     draws = jnp.minimum(draws, logp_rows.shape[-1] - 1)
-    scores = jnp.take_along_axis(logp_rows, draws, axis=-1)
+    # score by the tie-snapped table so that near-ties (core.TIE_RTOL) break uniformly, as in bon_law
+    scores = jnp.take_along_axis(jax.vmap(core.snap_ties)(logp_rows), draws, axis=-1)
     best = jnp.max(scores, axis=-1, keepdims=True)
     prio = jax.random.uniform(k2, (B, N), dtype=jnp.float64)
     pick = jnp.argmax(jnp.where(scores == best, prio, -1.0), axis=-1)
@@ -136,7 +137,8 @@ def _adaptive_one(key, lp_row, cdf, log_mu_stop, max_draws):
 def adaptive_core(keys, logp_rows, log_mu_stop, max_draws):
     """Adaptive best-of-N on rows [B, Y] with one key per row -> (y [B], draws [B], truncated [B])."""
     cdf = jnp.cumsum(jnp.exp(logp_rows), axis=-1)
-    return jax.vmap(_adaptive_one, in_axes=(0, 0, 0, None, None))(keys, logp_rows, cdf, log_mu_stop, max_draws)
+    scores = jax.vmap(core.snap_ties)(logp_rows)  # tie groups as in bon_law (core.TIE_RTOL)
+    return jax.vmap(_adaptive_one, in_axes=(0, 0, 0, None, None))(keys, scores, cdf, log_mu_stop, max_draws)
 
 
 def adaptive_best_of_n(key, base, x, mu_stop, max_draws: int = 10**6) -> BoNResult:
