@@ -75,3 +75,9 @@ __all__ = [
     "adaptive_best_of_n",
     "core",
 ]
+
+# algorithms layer: oracle, classes, learners, Monte-Carlo engine (issue 4)
+from . import algorithms, classes, oracle, sim  # noqa: E402
+from .oracle import Oracle  # noqa: E402
+
+__all__ += ["Oracle", "oracle", "classes", "algorithms", "sim"]

@@ -1,0 +1,385 @@
+"""The sample-and-evaluate oracle (SPEC 3.5, Definition 3.2 / D.1, footnote 7).
+
+A learner never sees the base model's table. It sees pi_base only through an
+:class:`Oracle`, which can
+
+1. draw prompts x ~ mu                                   (counted in ``prompts``);
+2. draw responses y ~ pi_base(.|x) and reveal log pi_base(y|x) of the *drawn*
+   responses only                                         (counted in ``queries`` = m);
+3. run best-of-N (N draws, keep the most likely, uniform tie-break, decision D1)
+   literally, or through the exact shortcut that draws the best-of-N outcome from
+   its law :func:`sharpsim.core.bon_law` while charging the same N queries
+   (DESIGN.md: the learner's view is unchanged in distribution; tested against the
+   literal twin in ``tests/test_oracle.py``);
+4. run adaptive best-of-N with the stopping rule of Eq. (10) (SPEC 5.5): the random
+   number of draws is what is charged;
+5. evaluate log pi_base(y|x) at an *arbitrary* (x, y), the broader access XPO needs
+   (footnote 7). These are counted separately in ``extended_queries`` (decision D7).
+
+Vectorised trials use the pure, jit-able **oracle cores** below. Each takes a key and
+the base log-table and returns only what the oracle reveals (drawn prompts,
+drawn responses, their log-likelihoods) plus the number of queries charged. A learner
+core that is called only on those outputs cannot read the table: this is how the
+engine of :mod:`sharpsim.sim` keeps the access model honest.
+
+Shapes are padded to a static capacity ``n_cap`` (a power of 8, see
+:func:`capacity`) and the first ``n`` entries are live (``w = 1``), the rest are
+padding (``w = 0``); so a search over n recompiles only once per power of 8.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import core
+from ._validate import check_int, check_positive, log_table_of, mu_of
+from .sampling import best_of_n_core
+
+__all__ = [
+    "Oracle",
+    "Draws",
+    "capacity",
+    "prompts_core",
+    "sample_rows_core",
+    "bon_draws_core",
+    "bon_draws_literal_core",
+    "adaptive_draws_core",
+    "pair_draws_core",
+]
+
+
+def capacity(n: int) -> int:
+    """Static padded size for n live entries: the next power of 8 >= max(n, 8).
+
+    Coarse on purpose: a search over n then recompiles at most once per factor 8."""
+    n = max(int(n), 1)
+    c = 8
+    while c < n:
+        c *= 8
+    return c
+
+
+class Draws(NamedTuple):
+    """What the oracle reveals about n prompts (padded to n_cap).
+
+    x: int [n_cap] prompts; y: int [n_cap] kept responses (the best-of-N / adaptive
+    outcome, or the single draw); logp_y: float [n_cap] log pi_base(y|x) of the kept
+    response; w: float [n_cap] 1 for live entries, 0 for padding; queries: total
+    sample-and-evaluate queries charged (= m); draws: int [n_cap] queries per prompt.
+    """
+
+    x: jax.Array
+    y: jax.Array
+    logp_y: jax.Array
+    w: jax.Array
+    queries: jax.Array
+    draws: jax.Array
+
+
+# --------------------------------------------------------------------------- pure cores
+
+
+def _row_search(cdf, rows, v):
+    """Smallest column j with cdf[rows, j] > v (binary search, O(B log Y) memory O(B)).
+
+    cdf: [R, Y] non-decreasing rows; rows: int [B]; v: [B]. Returns int [B] in [0, Y-1].
+    """
+    Y = cdf.shape[1]
+    steps = max(1, int(math.ceil(math.log2(Y))) + 1)
+    lo = jnp.zeros(rows.shape, dtype=jnp.int32)
+    hi = jnp.full(rows.shape, Y - 1, dtype=jnp.int32)
+
+    def body(_, state):
+        lo, hi = state
+        mid = (lo + hi) // 2
+        right = cdf[rows, mid] <= v
+        return jnp.where(right, mid + 1, lo), jnp.where(right, hi, mid)
+
+    lo, hi = jax.lax.fori_loop(0, steps, body, (lo, hi))
+    return jnp.minimum(lo, Y - 1)
+
+
+def _draw_from_rows(key, probs, rows):
+    """One draw per entry of ``rows`` from the distributions probs[rows] (inverse CDF).
+
+    Entries of zero probability are never drawn (the search returns the first column
+    whose cumulative mass exceeds u * total, and a zero entry does not raise it).
+    """
+    cdf = jnp.cumsum(probs, axis=-1)
+    total = cdf[:, -1]
+    u = jax.random.uniform(key, rows.shape, dtype=jnp.float64)
+    y = _row_search(cdf, rows, u * total[rows])
+    # guard against u * total rounding up to the last cumulative value: step back to
+    # the last column with positive mass
+    last_live = probs.shape[1] - 1 - jnp.argmax(probs[:, ::-1] > 0, axis=-1)
+    return jnp.minimum(y, last_live[rows])
+
+
+@partial(jax.jit, static_argnames=("n_cap",))
+def prompts_core(key, log_mu, n_cap):
+    """n_cap prompts x ~ mu (inverse CDF), int [n_cap]."""
+    probs = jnp.exp(log_mu)[None, :]
+    return _draw_from_rows(key, probs, jnp.zeros((n_cap,), dtype=jnp.int32))
+
+
+@jax.jit
+def sample_rows_core(key, logp, x):
+    """One response y ~ pi_base(.|x) per prompt in x -> (y [B], log pi_base(y|x) [B])."""
+    y = _draw_from_rows(key, jnp.exp(logp), x)
+    return y, logp[x, y]
+
+
+def _live(n, n_cap):
+    return (jnp.arange(n_cap) < n).astype(jnp.float64)
+
+
+@partial(jax.jit, static_argnames=("n_cap",))
+def bon_draws_core(key, logp, log_mu, n, N, n_cap):
+    """SFT data through the exact best-of-N shortcut (SPEC 5.1, decision D1).
+
+    x_i ~ mu, y_i ~ pi^BoN_N(.|x_i) drawn from :func:`sharpsim.core.bon_law`, with N
+    queries charged per live prompt (queries = n N). Same law as
+    :func:`bon_draws_literal_core` (tested). Returns :class:`Draws`.
+    """
+    k1, k2 = jax.random.split(key)
+    x = prompts_core(k1, log_mu, n_cap)
+    law = core.bon_law(logp, N)
+    y = _draw_from_rows(k2, law, x)
+    w = _live(n, n_cap)
+    draws = (w * N).astype(jnp.int64)
+    return Draws(x, y, logp[x, y], w, jnp.sum(draws), draws)
+
+
+@partial(jax.jit, static_argnames=("n_cap", "N"))
+def bon_draws_literal_core(key, logp, log_mu, n, N, n_cap):
+    """SFT data drawn literally: N responses per prompt, keep the most likely (uniform tie-break).
+
+    The literal twin of :func:`bon_draws_core` (N is static here: it fixes a shape).
+    """
+    k1, k2 = jax.random.split(key)
+    x = prompts_core(k1, log_mu, n_cap)
+    y, _ = best_of_n_core(k2, logp[x], jnp.zeros(N))
+    w = _live(n, n_cap)
+    draws = (w * N).astype(jnp.int64)
+    return Draws(x, y, logp[x, y], w, jnp.sum(draws), draws)
+
+
+def _adaptive_one(key, lp_row, cdf, log_mu_stop, max_draws):
+    """Draw until k * max_{j<=k} p(y_j) >= mu_stop (Eq. 10); keep the most likely draw."""
+
+    def cond(state):
+        k, best, _, _, _ = state
+        stop = jnp.log(jnp.maximum(k, 1).astype(jnp.float64)) + best >= log_mu_stop
+        return (k < max_draws) & ~((k > 0) & stop)
+
+    def body(state):
+        k, best, y, ties, key = state
+        key, k1, k2 = jax.random.split(key, 3)
+        u = jax.random.uniform(k1, dtype=jnp.float64)
+        d = jnp.minimum(jnp.searchsorted(cdf, u * cdf[-1], side="right"), lp_row.shape[0] - 1)
+        s = lp_row[d]
+        better = s > best
+        tie = s == best
+        ties_new = jnp.where(better, 1, jnp.where(tie, ties + 1, ties))
+        take = better | (tie & (jax.random.uniform(k2) * ties_new < 1.0))  # reservoir tie-break
+        return (k + 1, jnp.maximum(best, s), jnp.where(take, d, y), ties_new, key)
+
+    init = (jnp.array(0, dtype=jnp.int64), jnp.array(-jnp.inf), jnp.array(0, dtype=jnp.int32),
+            jnp.array(0, dtype=jnp.int64), key)
+    k, best, y, _, _ = jax.lax.while_loop(cond, body, init)
+    return y, k
+
+
+@partial(jax.jit, static_argnames=("n_cap",))
+def adaptive_draws_core(key, logp, log_mu, n, mu_stop, max_draws, n_cap):
+    """Adaptive SFT data (SPEC 5.5): per live prompt draw until Eq. (10) stops, keep the best.
+
+    N_mu(x) = inf{ k : 1 / max_{j<=k} pi_base(y_j|x) <= k / mu_stop }. ``mu_stop`` is the
+    paper's mu (decision D8). Padding prompts draw once and are charged nothing.
+    queries = sum of N_mu over live prompts (random). Returns :class:`Draws`.
+    """
+    k1, k2 = jax.random.split(key)
+    x = prompts_core(k1, log_mu, n_cap)
+    w = _live(n, n_cap)
+    cdf = jnp.cumsum(jnp.exp(logp), axis=-1)
+    keys = jax.random.split(k2, n_cap)
+    log_stop = jnp.where(w > 0, jnp.log(mu_stop), -jnp.inf)
+    y, k = jax.vmap(lambda kk, xx, ls: _adaptive_one(kk, logp[xx], cdf[xx], ls, max_draws))(keys, x, log_stop)
+    draws = jnp.where(w > 0, k, 0).astype(jnp.int64)
+    return Draws(x, y, logp[x, y], w, jnp.sum(draws), draws)
+
+
+@partial(jax.jit, static_argnames=("n_cap",))
+def pair_draws_core(key, logp, log_mu, n, n_cap):
+    """DPO data (SPEC 6.2): x ~ mu and two independent y, y' ~ pi_base(.|x) per prompt.
+
+    Returns (x, y, y2, logp_y, logp_y2, w, queries = 2 n).
+    """
+    k1, k2, k3 = jax.random.split(key, 3)
+    x = prompts_core(k1, log_mu, n_cap)
+    p = jnp.exp(logp)
+    y = _draw_from_rows(k2, p, x)
+    y2 = _draw_from_rows(k3, p, x)
+    w = _live(n, n_cap)
+    return x, y, y2, logp[x, y], logp[x, y2], w, (2 * jnp.sum(w)).astype(jnp.int64)
+
+
+@jax.jit
+def _bon_shortcut_rows(key, logp, x, N):
+    return _draw_from_rows(key, core.bon_law(logp, N), x)
+
+
+@jax.jit
+def _adaptive_rows(key, logp, x, mu_stop, max_draws):
+    keys = jax.random.split(key, x.shape[0])
+    cdf = jnp.cumsum(jnp.exp(logp), axis=-1)
+    return jax.vmap(lambda kk, xx: _adaptive_one(kk, logp[xx], cdf[xx], jnp.log(mu_stop), max_draws))(keys, x)
+
+
+# --------------------------------------------------------------------------- the object
+
+
+class Oracle:
+    """Counting sample-and-evaluate access to a base model (SPEC 3.5).
+
+    The table is held privately; the public methods reveal only drawn prompts, drawn
+    responses and their log-likelihoods (plus log-likelihoods at arbitrary responses
+    through :meth:`evaluate`, the extended access of XPO, counted separately).
+
+    Counters: ``queries`` (sample-and-evaluate queries, the m of the theory),
+    ``extended_queries`` (evaluations at responses not drawn from pi_base, decision D7),
+    ``prompts`` (prompts drawn).
+
+    Args:
+      base: [X, Y] table or sharpsim model. mu: [X] prompt distribution (None: the
+        model's own, else uniform).
+
+    >>> import jax, sharpsim
+    >>> o = Oracle([[0.5, 0.5], [0.9, 0.1]])
+    >>> x = o.sample_prompts(jax.random.key(0), 3); y, lp = o.sample(jax.random.key(1), x)
+    >>> (o.prompts, o.queries, o.extended_queries)
+    (3, 3, 0)
+    """
+
+    def __init__(self, base, mu=None):
+        self._logp = jnp.asarray(log_table_of(base, "base"))
+        mu = mu_of(mu, base, self._logp.shape[0])
+        with np.errstate(divide="ignore"):
+            self._log_mu = jnp.asarray(np.log(mu))
+        self.reset()
+
+    # sizes are public: the learner knows X and Y
+    @property
+    def X(self) -> int:
+        return int(self._logp.shape[0])
+
+    @property
+    def Y(self) -> int:
+        return int(self._logp.shape[1])
+
+    def reset(self) -> None:
+        """Zero the counters."""
+        self.queries = 0
+        self.extended_queries = 0
+        self.prompts = 0
+
+    def counts(self) -> dict:
+        return {"queries": self.queries, "extended_queries": self.extended_queries, "prompts": self.prompts}
+
+    # -- basic access -------------------------------------------------------------
+    def _check_x(self, x):
+        x = np.atleast_1d(np.asarray(x))
+        if not np.issubdtype(x.dtype, np.integer) or x.ndim != 1:
+            raise TypeError("x must be a 1-D integer array of prompt indices")
+        if (x < 0).any() or (x >= self.X).any():
+            raise ValueError(f"prompt indices x must lie in [0, {self.X})")
+        return jnp.asarray(x, dtype=jnp.int32)
+
+    def sample_prompts(self, key, n: int) -> np.ndarray:
+        """n prompts x ~ mu, int [n]."""
+        n = check_int(n, "n")
+        self.prompts += n
+        return np.asarray(prompts_core(key, self._log_mu, capacity(n)))[:n]
+
+    def sample(self, key, x, num: int = 1):
+        """``num`` draws y ~ pi_base(.|x) per prompt -> (y int [B, num], log pi_base(y|x) [B, num])."""
+        num = check_int(num, "num")
+        x = self._check_x(x)
+        xs = jnp.repeat(x, num)
+        y, lp = sample_rows_core(key, self._logp, xs)
+        self.queries += int(xs.shape[0])
+        B = int(x.shape[0])
+        return np.asarray(y).reshape(B, num), np.asarray(lp).reshape(B, num)
+
+    def best_of_n(self, key, x, N: int, shortcut: bool = True):
+        """Best-of-N per prompt (SPEC 5.4), N queries charged per prompt -> (y [B], log pi_base(y|x) [B]).
+
+        shortcut=True draws the outcome from :func:`sharpsim.bon_law`; False draws N
+        responses and keeps the most likely (uniform tie-break). Same law (tested).
+        """
+        N = check_int(N, "N")
+        x = self._check_x(x)
+        if shortcut:
+            y = _bon_shortcut_rows(key, self._logp, x, float(N))
+        else:
+            y, _ = best_of_n_core(key, self._logp[x], jnp.zeros(N))
+        self.queries += N * int(x.shape[0])
+        return np.asarray(y), np.asarray(self._logp[x, y])
+
+    def adaptive(self, key, x, mu_stop: float, max_draws: int = 10**7):
+        """Adaptive best-of-N with Eq. (10) -> (y [B], log pi_base(y|x) [B], draws [B]); charges sum(draws)."""
+        mu_stop = check_positive(mu_stop, "mu_stop")
+        x = self._check_x(x)
+        y, k = _adaptive_rows(key, self._logp, x, mu_stop, max_draws)
+        self.queries += int(jnp.sum(k))
+        return np.asarray(y), np.asarray(self._logp[x, y]), np.asarray(k)
+
+    def evaluate(self, x, y) -> np.ndarray:
+        """log pi_base(y|x) at arbitrary (x, y): XPO's extended access (footnote 7), counted in
+        ``extended_queries`` (decision D7), not in ``queries``."""
+        x = self._check_x(x)
+        y = np.atleast_1d(np.asarray(y))
+        if y.shape != tuple(x.shape) or not np.issubdtype(y.dtype, np.integer):
+            raise ValueError("y must be integer response indices with the same shape as x")
+        if (y < 0).any() or (y >= self.Y).any():
+            raise ValueError(f"response indices y must lie in [0, {self.Y})")
+        self.extended_queries += int(x.shape[0])
+        return np.asarray(self._logp[x, jnp.asarray(y)])
+
+    # -- batched data sets (the same cores the engine vmaps) ------------------------
+    def sft_data(self, key, n: int, N: int, shortcut: bool = True) -> Draws:
+        """n prompts, best-of-N on each (SPEC 5.1): :class:`Draws` with queries = n N."""
+        n, N = check_int(n, "n"), check_int(N, "N")
+        if shortcut:
+            d = bon_draws_core(key, self._logp, self._log_mu, n, float(N), capacity(n))
+        else:
+            d = bon_draws_literal_core(key, self._logp, self._log_mu, n, N, capacity(n))
+        self.prompts += n
+        self.queries += int(d.queries)
+        return d
+
+    def adaptive_data(self, key, n: int, mu_stop: float, max_draws: int = 10**7) -> Draws:
+        """n prompts, adaptive best-of-N with Eq. (10) on each (SPEC 5.5)."""
+        n = check_int(n, "n")
+        mu_stop = check_positive(mu_stop, "mu_stop")
+        d = adaptive_draws_core(key, self._logp, self._log_mu, n, mu_stop, max_draws, capacity(n))
+        self.prompts += n
+        self.queries += int(d.queries)
+        return d
+
+    def pair_data(self, key, n: int):
+        """n prompts with two base draws each (DPO, SPEC 6.2): (x, y, y2, logp_y, logp_y2, w, queries)."""
+        n = check_int(n, "n")
+        out = pair_draws_core(key, self._logp, self._log_mu, n, capacity(n))
+        self.prompts += n
+        self.queries += int(out[-1])
+        return out
+
+    def __repr__(self) -> str:
+        return f"Oracle(X={self.X}, Y={self.Y}, queries={self.queries}, extended={self.extended_queries})"

@@ -1,0 +1,185 @@
+"""The sample-and-evaluate oracle: counting, what it reveals, and the shortcut vs literal twins.
+
+Monte Carlo checks use fixed keys and 5-sigma (or Clopper-Pearson at 1e-6) tolerances.
+"""
+
+import itertools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+
+import sharpsim as s
+from sharpsim import bounds
+from sharpsim.oracle import (
+    Oracle,
+    adaptive_draws_core,
+    bon_draws_core,
+    bon_draws_literal_core,
+    capacity,
+    pair_draws_core,
+    prompts_core,
+)
+
+# a table with ties (row 0: two maxima) and zeros (rows 0 and 2)
+TABLE = np.array([
+    [0.3, 0.3, 0.0, 0.25, 0.15],
+    [0.05, 0.3, 0.1, 0.25, 0.3],
+    [0.0, 0.0, 0.6, 0.4, 0.0],
+])
+MU = np.array([0.5, 0.3, 0.2])
+with np.errstate(divide="ignore"):
+    LOGTAB = np.log(TABLE)
+
+
+def brute_bon_law(p, N):
+    """Independent best-of-N law by enumerating all Y^N draw tuples (uniform tie-break)."""
+    Y = len(p)
+    law = np.zeros(Y)
+    for tup in itertools.product(range(Y), repeat=N):
+        prob = math.prod(p[i] for i in tup)
+        if prob == 0:
+            continue
+        top = max(p[i] for i in tup)
+        winners = [i for i in tup if p[i] == top]  # each draw position equally likely
+        for w in winners:
+            law[w] += prob / len(winners)
+    return law
+
+
+def five_sigma_ok(counts, probs, total):
+    sd = np.sqrt(total * probs * (1 - probs))
+    return np.all(np.abs(counts - total * probs) <= 5 * sd + 1e-9)
+
+
+def test_counters_and_revealed_values(key):
+    o = Oracle(TABLE, MU)
+    x = o.sample_prompts(key, 7)
+    assert o.counts() == {"queries": 0, "extended_queries": 0, "prompts": 7}
+    y, lp = o.sample(jax.random.fold_in(key, 1), x, num=3)
+    assert y.shape == (7, 3) and o.queries == 21
+    np.testing.assert_array_equal(lp, LOGTAB[x[:, None], y])  # only drawn responses
+    yb, lpb = o.best_of_n(jax.random.fold_in(key, 2), x, 5)
+    assert o.queries == 21 + 35
+    yl, _ = o.best_of_n(jax.random.fold_in(key, 3), x, 5, shortcut=False)
+    assert o.queries == 21 + 70
+    e = o.evaluate(x, yb)
+    np.testing.assert_array_equal(e, lpb)
+    assert o.extended_queries == 7 and o.queries == 91
+    d = o.sft_data(jax.random.fold_in(key, 4), 10, 4)
+    assert int(d.queries) == 40 and o.queries == 131 and o.prompts == 17
+    pr = o.pair_data(jax.random.fold_in(key, 5), 6)
+    assert int(pr[-1]) == 12 and o.queries == 143
+    ad = o.adaptive_data(jax.random.fold_in(key, 6), 5, 2.0)
+    assert o.queries == 143 + int(np.sum(np.asarray(ad.draws)))
+    assert np.all(np.asarray(ad.draws)[5:] == 0)
+    o.reset()
+    assert o.counts() == {"queries": 0, "extended_queries": 0, "prompts": 0}
+
+
+def test_bad_inputs():
+    o = Oracle(TABLE, MU)
+    with pytest.raises(ValueError, match="prompt indices"):
+        o.sample(jax.random.key(0), [3])
+    with pytest.raises(TypeError, match="integer"):
+        o.sample(jax.random.key(0), [0.5])
+    with pytest.raises(ValueError, match="N must be >= 1"):
+        o.best_of_n(jax.random.key(0), [0], 0)
+    with pytest.raises(ValueError, match="mu_stop must be > 0"):
+        o.adaptive(jax.random.key(0), [0], -1.0)
+    with pytest.raises(ValueError, match="response indices"):
+        o.evaluate([0], [9])
+    with pytest.raises(ValueError, match="rows of base must sum to 1"):
+        Oracle([[0.5, 0.6]])
+
+
+def test_capacity():
+    assert [capacity(n) for n in (1, 8, 9, 64, 65, 1000)] == [8, 8, 64, 64, 512, 4096]
+
+
+def test_prompts_follow_mu_and_skip_zero_mass(key):
+    log_mu = jnp.log(jnp.array([0.0, 0.7, 0.0, 0.3]))
+    x = np.asarray(prompts_core(key, log_mu, 1 << 15))
+    c = np.bincount(x, minlength=4)
+    assert c[0] == 0 and c[2] == 0
+    assert five_sigma_ok(c, np.array([0, 0.7, 0, 0.3]), 1 << 15)
+
+
+@pytest.mark.parametrize("N", [1, 3, 4])
+def test_bon_shortcut_and_literal_agree_with_enumeration(key, N):
+    """Both twins against an independent enumeration of all draw tuples (ties, zeros)."""
+    logp = jnp.log(jnp.asarray(TABLE))
+    log_mu = jnp.log(jnp.asarray(MU))
+    n = 1 << 15
+    exact = np.array([brute_bon_law(list(r), N) for r in TABLE])
+    np.testing.assert_allclose(np.asarray(s.core.bon_law(logp, float(N))), exact, atol=1e-12)
+    for fn, kk in ((bon_draws_core, 11), (bon_draws_literal_core, 12)):
+        d = fn(jax.random.fold_in(key, kk), logp, log_mu, n, N if fn is bon_draws_literal_core else float(N),
+               capacity(n))
+        x, y = np.asarray(d.x)[:n], np.asarray(d.y)[:n]
+        assert int(d.queries) == n * N
+        cx = np.bincount(x, minlength=3)
+        assert five_sigma_ok(cx, MU, n)
+        for r in range(3):
+            cy = np.bincount(y[x == r], minlength=5)
+            assert five_sigma_ok(cy, exact[r], cx[r]), (fn.__name__, r, cy / cx[r], exact[r])
+            assert np.all(cy[exact[r] == 0] == 0)
+        np.testing.assert_array_equal(np.asarray(d.logp_y)[:n], LOGTAB[x, y])
+
+
+def test_bon_shortcut_vs_literal_two_sample(key):
+    """Shortcut and literal twin agree in distribution (chi-square two-sample test at 1e-6)."""
+    logp = jnp.log(jnp.asarray(TABLE[1:2]))
+    n = 1 << 14
+    a = bon_draws_core(jax.random.fold_in(key, 1), logp, jnp.zeros(1), n, 6.0, capacity(n))
+    b = bon_draws_literal_core(jax.random.fold_in(key, 2), logp, jnp.zeros(1), n, 6, capacity(n))
+    ca = np.bincount(np.asarray(a.y)[:n], minlength=5)
+    cb = np.bincount(np.asarray(b.y)[:n], minlength=5)
+    keep = (ca + cb) > 0
+    _, pval, _, _ = stats.chi2_contingency(np.stack([ca[keep], cb[keep]]))
+    assert pval > 1e-6
+
+
+def test_adaptive_stopping_matches_lemma_i1(key):
+    """F19: per-prompt mean draws match the exact E[N_mu] and stay under Lemma I.1's bound;
+    the failure rate stays under exp(-|y*| mu_stop)."""
+    p = np.asarray(jax.random.dirichlet(jax.random.key(7), jnp.full(30, 0.3)))
+    p = p / p.sum()
+    mu_stop = math.log(20.0)
+    n = 1 << 12
+    d = adaptive_draws_core(key, jnp.log(jnp.asarray(p))[None], jnp.zeros(1), n, mu_stop, 10**6, capacity(n))
+    draws = np.asarray(d.draws)[:n].astype(float)
+    exp_N, fail = bounds.adaptive_stopping_exact(p, mu_stop)
+    bound = bounds.adaptive_expected_draws(p.max(), 1, mu_stop)
+    assert exp_N <= bound
+    assert abs(draws.mean() - exp_N) <= 5 * draws.std() / math.sqrt(n)
+    assert draws.mean() + 5 * draws.std() / math.sqrt(n) <= bound or draws.mean() <= bound
+    wrong = int(np.sum(np.asarray(d.y)[:n] != np.argmax(p)))
+    lo, hi = stats.beta.ppf([1e-6 / 2, 1 - 1e-6 / 2], [max(wrong, 1e-9), wrong + 1], [n - wrong + 1, max(n - wrong, 1e-9)])
+    assert lo <= fail <= hi or (wrong == 0 and fail < 5.0 / n)
+    assert fail <= bounds.adaptive_failure_bound(1, mu_stop)
+    # the stopping rule itself: k * max p(y_j) >= mu_stop at the stop
+    assert np.all(draws >= 1)
+
+
+def test_pairs_are_independent_base_draws(key):
+    n = 1 << 14
+    x, y, y2, lp, lp2, w, q = pair_draws_core(key, jnp.log(jnp.asarray(TABLE)), jnp.log(jnp.asarray(MU)), n,
+                                              capacity(n))
+    assert int(q) == 2 * n and float(np.sum(np.asarray(w))) == n
+    x, y, y2 = (np.asarray(v)[:n] for v in (x, y, y2))
+    for r in range(3):
+        sel = x == r
+        for yy in (y, y2):
+            assert five_sigma_ok(np.bincount(yy[sel], minlength=5), TABLE[r], sel.sum())
+    np.testing.assert_array_equal(np.asarray(lp2)[:n], LOGTAB[x, y2])
+
+
+def test_same_key_same_bits(key):
+    o1, o2 = Oracle(TABLE, MU), Oracle(TABLE, MU)
+    d1, d2 = o1.sft_data(key, 50, 7), o2.sft_data(key, 50, 7)
+    np.testing.assert_array_equal(np.asarray(d1.y), np.asarray(d2.y))
+    np.testing.assert_array_equal(np.asarray(d1.x), np.asarray(d2.x))
