@@ -208,7 +208,6 @@ def plot(r: dict, path_stem: str) -> None:
         m = np.array([p[name]["m"] for p in ok])
         lo = np.array([p[name]["m_lo"] or p[name]["m"] for p in ok])
         hi = np.array([p[name]["m_hi"] or p[name]["m"] for p in ok])
-        sl = r["slopes"][name]
         ax.errorbar(x, m, yerr=np.vstack([m - np.minimum(lo, m), np.maximum(hi, m) - m]), color=col, **style.SIM,
                     label=f"simulated {lab}")
         bk = "bound_fixed" if name == "fixed" else "bound_adaptive"

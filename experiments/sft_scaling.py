@@ -181,7 +181,7 @@ def plot(r: dict, path_stem: str) -> None:
         if chk:
             ax.plot([p[name] for p in chk], [p["bound_m"] for p in chk], linestyle="none", marker="D", markersize=6,
                     markerfacecolor="none", markeredgecolor=style.COLORS[1],
-                    label=f"bound run at its (n, N): held (freq >= 1 - rho)" if all(p["check"]["held"] for p in chk)
+                    label="bound run at its (n, N): held (freq >= 1 - rho)" if all(p["check"]["held"] for p in chk)
                     else "bound run at its (n, N): NOT held somewhere")
         sl = r["slopes"][name]
         txt = (f"fitted slope (empirical): {sl['empirical']:.2f} +- {sl['empirical_se']:.2f}\n"

@@ -46,7 +46,6 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import logsumexp
 
-from . import core
 from ._validate import check_int, check_positive, log_table_of
 
 __all__ = [
@@ -630,7 +629,6 @@ class ARLinearSoftmaxClass(_Class):
 def _ar_log_table(arrays, thetas):
     phi = arrays["phi"]
     X = phi[0].shape[0]
-    V = phi[0].shape[2]
     L = None
     for h, p in enumerate(phi):
         z = p @ thetas[h]  # [X, V^h, V]

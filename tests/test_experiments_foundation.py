@@ -9,22 +9,12 @@ import numpy as np
 import pytest
 
 import sharpsim as s
-from experiments import runner
 
 
-def _run(name, tmp_path):
-    rec = runner.run_one(name, quick=True, out=str(tmp_path), progress=False)
-    res_path, stem = runner.paths(name, str(tmp_path), True)
-    assert os.path.getsize(res_path) > 0
-    for ext in ("png", "pdf"):
-        assert os.path.getsize(f"{stem}.{ext}") > 10_000, f"{name}.{ext} looks empty"
-    assert rec["summary"] and all({"measurement", "simulated", "theory", "note"} <= set(r) for r in rec["summary"])
-    assert runner.format_summary([rec])  # the end-of-run table renders
-    return rec["results"]
 
 
-def test_greedy_vs_argmax(tmp_path):
-    r = _run("greedy_vs_argmax", tmp_path)
+def test_greedy_vs_argmax(quick_results):
+    r = quick_results("greedy_vs_argmax")["results"]
     # Prop 3.1 (F20): greedy returns the unique argmax whenever pi(y*) > 1/2 -- on every instance
     assert r["n_above"] >= 50 and r["ok_above"] == r["n_above"]
     # ... and the guarantee is tight: it fails on some instances below 1/2
@@ -51,8 +41,8 @@ def test_greedy_success_uniform_ties_hand_cases():
     assert greedy_success_uniform_ties(m, [0], [[0, 1]])[0] == 0.0  # not a maximiser at step 2
 
 
-def test_toy_lift(tmp_path):
-    r = _run("toy_lift", tmp_path)
+def test_toy_lift(quick_results, tmp_path):
+    r = quick_results("toy_lift")["results"]
     cells = [c for row in r["cells"] for c in row]
     for c in cells:
         # the exact best-of-N law agrees with the literal sampler (Clopper-Pearson at 1e-6)
@@ -92,8 +82,8 @@ def test_toy_task_structure():
     assert (g[~trap] == correct[~trap]).all()  # and follows the correct chain otherwise (q > 1/2)
 
 
-def test_rlhf_tilt(tmp_path):
-    r = _run("rlhf_tilt", tmp_path)
+def test_rlhf_tilt(quick_results):
+    r = quick_results("rlhf_tilt")["results"]
     Y, delta = r["Y"], r["delta"]
     betas = np.array(r["betas"])
     for cv in r["curves"]:

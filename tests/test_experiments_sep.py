@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 
 import jax
 import jax.numpy as jnp
@@ -18,7 +17,6 @@ import pytest
 
 import sharpsim as s
 from experiments import amortization, separation
-from experiments.runner import run_one
 from sharpsim import sim
 from sharpsim.classes import LinearSoftmaxClass
 
@@ -63,11 +61,8 @@ def test_padding_leaves_the_class_unchanged():
     assert np.allclose(pp.logp[0, : inst.Y], problem.logp[0]) and np.all(np.isneginf(pp.logp[0, inst.Y :]))
 
 
-def test_separation_quick(tmp_path):
-    rec = run_one("separation", quick=True, out=str(tmp_path), progress=False)
-    for f in rec["figures"]:
-        assert os.path.getsize(f) > 0
-    assert os.path.exists(tmp_path / "results" / "separation.quick.json")
+def test_separation_quick(quick_results):
+    rec = quick_results("separation")
     rows = rec["results"]["rows"]
     # science: SFT's empirical m grows with |Y| while XPO reaches sharpness at a small T; the
     # simulated SFT success frequencies agree with the exact binomial law (1 - 1e-6 CIs)
@@ -106,10 +101,8 @@ def test_finetune_zero_lr_is_the_base_and_converges_to_data():
     assert abs(moved[-1, 0] - target_acc) < 0.02  # the model concentrates on its training sequences
 
 
-def test_amortization_quick(tmp_path):
-    rec = run_one("amortization", quick=True, out=str(tmp_path), progress=False)
-    for f in rec["figures"]:
-        assert os.path.getsize(f) > 0
+def test_amortization_quick(quick_results):
+    rec = quick_results("amortization")
     r = rec["results"]
     # science (SPEC 8.5): lifts grow with N; exact expected-data fine-tuning never passes its BoN target
     pops = [np.asarray(row["pop"])[-1, 0] for row in r["per_N"]]

@@ -1,6 +1,5 @@
 """SPEC §12 numbered facts for the foundation layer (one test per fact; docstrings cite SPEC)."""
 
-import itertools
 import math
 
 import jax

@@ -3,7 +3,6 @@
 import itertools
 import math
 
-import jax
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,7 +10,6 @@ from hypothesis import strategies as st
 from scipy.stats import chi2
 
 import sharpsim as ss
-from sharpsim import models
 
 import oracles as O  # tests/ is on sys.path (rootdir conftest, no package)
 
