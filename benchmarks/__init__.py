@@ -5,6 +5,7 @@ Run from the repository root::
     python -m benchmarks            # full sizes (a few minutes on a laptop-class CPU)
     python -m benchmarks --quick    # small sizes (smoke test)
     python -m benchmarks --only bon_law --out /tmp/results.json
+    python -m benchmarks --full     # also the slow ones (sharpsim reproduce --quick, cold/warm cache)
 
 Each benchmark is one function registered with :func:`register`; it receives a
 :class:`Config` and returns a dict of *cases* (see :func:`case`). The runner adds the
@@ -47,17 +48,21 @@ class Benchmark:
     target: str
     memory: Callable | None = None
     order: int = 0
+    slow: bool = False
     extra: dict = field(default_factory=dict)
 
 
 REGISTRY: dict[str, Benchmark] = {}
 
 
-def register(name: str, description: str, target: str, memory: Callable | None = None):
-    """Decorator adding ``fn(cfg)`` to :data:`REGISTRY` under ``name`` (run in registration order)."""
+def register(name: str, description: str, target: str, memory: Callable | None = None, slow: bool = False):
+    """Decorator adding ``fn(cfg)`` to :data:`REGISTRY` under ``name`` (run in registration order).
+
+    ``slow`` benchmarks run only when named with ``--only`` or with ``--full``.
+    """
 
     def deco(fn):
-        REGISTRY[name] = Benchmark(name, fn, description, target, memory, order=len(REGISTRY))
+        REGISTRY[name] = Benchmark(name, fn, description, target, memory, order=len(REGISTRY), slow=slow)
         return fn
 
     return deco
@@ -172,6 +177,6 @@ def machine_info() -> dict:
 
 def load_all() -> dict[str, Benchmark]:
     """Import the benchmark modules (which register themselves) and return :data:`REGISTRY`."""
-    from . import bench_ar, bench_bon_law, bench_sampling  # noqa: F401
+    from . import bench_ar, bench_bon_law, bench_engine, bench_reproduce, bench_sampling  # noqa: F401
 
     return dict(sorted(REGISTRY.items(), key=lambda kv: kv[1].order))

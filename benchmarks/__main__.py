@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--quick] [--only NAME ...] [--out PATH] [--repeats R] [--no-memory]``.
+"""``python -m benchmarks [--quick] [--full] [--only NAME ...] [--out PATH] [--repeats R] [--no-memory]``.
 
 Writes PATH (default benchmarks/results.json) and a markdown table next to it
 (RESULTS.md for the default path, else PATH with suffix .md), and prints the table.
@@ -84,6 +84,9 @@ def markdown(results: dict) -> str:
             if "responses_per_second" in c:
                 lines += ["", "| implementation | responses drawn and scored / s |", "|---|---|"]
                 lines += [f"| {k} | {v:.3g} |" for k, v in c["responses_per_second"].items()]
+            if "trials_per_second" in c:
+                lines += ["", "| implementation | trials / s |", "|---|---|"]
+                lines += [f"| {k} | {v:.3g} |" for k, v in c["trials_per_second"].items()]
             if "agreement" in c:
                 lines += ["", "Agreement: " + ", ".join(f"{k} = {_fmt(v)}" for k, v in c["agreement"].items())]
             lines.append("")
@@ -98,7 +101,8 @@ def markdown(results: dict) -> str:
     return "\n".join(lines)
 
 
-MEMORY_BASELINE = {"bon_law": "np_sort", "ar_enumeration": "numpy", "bon_sampling": "numpy"}
+MEMORY_BASELINE = {"bon_law": "np_sort", "ar_enumeration": "numpy", "bon_sampling": "numpy",
+                   "mc_engine": "reference_loop"}
 
 
 def main(argv=None) -> int:
@@ -108,10 +112,12 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(HERE / "results.json"), help="results JSON path")
     ap.add_argument("--repeats", type=int, default=None, help="timed calls per figure (default 7, quick 3)")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    ap.add_argument("--full", action="store_true",
+                    help="also run the slow benchmarks (reproduce: minutes), which otherwise run only with --only")
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
     registry = load_all()
-    names = args.only or list(registry)
+    names = args.only or [n for n, b in registry.items() if args.full or not b.slow]
     unknown = [n for n in names if n not in registry]
     if unknown:
         ap.error(f"unknown benchmark(s) {unknown}; available: {list(registry)}")
@@ -133,6 +139,7 @@ def main(argv=None) -> int:
         results["benchmarks"][name] = res
     results["settings"] = {
         "quick": cfg.quick,
+        "full": args.full,
         "repeats": cfg.repeats,
         "only": args.only,
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),

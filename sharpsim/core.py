@@ -39,21 +39,86 @@ def tie_tol(logv):
     return TIE_RTOL * (1.0 + jnp.where(jnp.isfinite(logv), jnp.abs(logv), 0.0))
 
 
+# --------------------------------------------------------------------------- fast exact sorting
+# XLA:CPU sorts float64 (and every multi-operand sort, e.g. argsort) through a generic
+# comparator callback, ~10x slower than numpy.sort on rows of 1000; a single-operand int64
+# sort takes its fast path. The helpers below get an exact, stable argsort of a float64 row
+# from two single-operand int64 sorts (benchmarks/RESULTS.md, bon_law).
+
+_LOW63 = 0x7FFFFFFFFFFFFFFF
+
+MAX_FAST_ARGSORT = 2**20
+"""Largest row length handled by :func:`argsort_rows` with two int64 sorts (3*20+1 bits fit in an
+int64 key); longer rows fall back to ``jnp.argsort(stable=True)`` (same result, slower)."""
+
+
+def order_key(lp):
+    """Order-preserving bijection float64 -> int64 on NaN-free input (-0.0 is mapped as +0.0).
+
+    The IEEE-754 bit pattern read as a signed integer increases on [+0, +inf] and decreases on
+    [-inf, -0]; flipping the 63 low bits of the negative ones makes it increasing everywhere:
+    ``a < b  <=>  order_key(a) < order_key(b)``.
+    """
+    i = jax.lax.bitcast_convert_type(lp, jnp.int64)
+    i = jnp.where(i == jnp.iinfo(jnp.int64).min, 0, i)  # -0.0 -> +0.0 (XLA folds lp + 0.0 to lp)
+    return jnp.where(i < 0, i ^ jnp.int64(_LOW63), i)
+
+
+def argsort_rows(lp):
+    """Exact stable ascending argsort of a float64 row [Y] (== ``jnp.argsort(lp, stable=True)``).
+
+    For Y <= :data:`MAX_FAST_ARGSORT`: let u be :func:`order_key` as an unsigned 64-bit key and
+    b the bits of Y, s = b + 1. Pass 1 sorts ``(u >> s) << b | index`` (one int64): exact order of
+    the high 63 - b bits, ties by index. Pass 2 sorts ``block start | low s bits | pass-1 position``
+    (3b + 1 <= 61 bits), which orders each block of equal high bits by its low bits, so the result
+    is ordered by the full key with equal values in index order.
+    """
+    Y = lp.shape[0]
+    if Y > MAX_FAST_ARGSORT:
+        return jnp.argsort(lp, stable=True)
+    b = max(1, (Y - 1).bit_length())
+    s = b + 1
+    u = jax.lax.bitcast_convert_type(order_key(lp), jnp.uint64) ^ jnp.uint64(1 << 63)
+    idx = jnp.arange(Y, dtype=jnp.int64)
+    hi = (u >> jnp.uint64(s)).astype(jnp.int64)  # 63 - b bits
+    p1 = jax.lax.sort((hi << b) | idx, is_stable=False)
+    perm1 = p1 & ((1 << b) - 1)
+    hi_sorted = p1 >> b
+    new_block = jnp.concatenate([jnp.ones(1, dtype=bool), hi_sorted[1:] != hi_sorted[:-1]])
+    block = jax.lax.cummax(jnp.where(new_block, idx, 0))
+    lo = (u[perm1] & jnp.uint64((1 << s) - 1)).astype(jnp.int64)
+    p2 = jax.lax.sort((block << (s + b)) | (lo << b) | idx, is_stable=False)
+    return perm1[p2 & ((1 << b) - 1)]
+
+
+def tie_groups_sorted(asc):
+    """Tie groups of an ascending row [Y]: (start [Y], end [Y]) per sorted position.
+
+    A new group starts where the gap to the previous value exceeds :func:`tie_tol` (``-inf``
+    entries are singletons). ``start[i]`` / ``end[i]`` are the numbers of entries strictly below /
+    at or below position i's level.
+    """
+    Y = asc.shape[0]
+    gap = jnp.diff(asc)
+    brk = jnp.concatenate([jnp.ones(1, dtype=bool), ~(gap <= tie_tol(asc[1:]))])
+    idx = jnp.arange(Y)
+    start = jax.lax.cummax(jnp.where(brk, idx, 0))
+    brk_next = jnp.concatenate([brk[1:], jnp.ones(1, dtype=bool)])
+    end = jax.lax.cummin(jnp.where(brk_next, idx + 1, Y), reverse=True)
+    return start, end
+
+
 def snap_ties(lp):
     """Replace each log-probability of a row [Y] by the largest value of its tie group.
 
     Tie groups are maximal runs of the sorted row whose consecutive gaps are at most
     :func:`tie_tol`; ``-inf`` entries stay ``-inf``. Exact ties are unchanged.
     """
-    order = jnp.argsort(lp)
+    order = argsort_rows(lp)
     asc = lp[order]
-    gap = jnp.diff(asc)
-    # a new group starts where the gap exceeds the tolerance (or after -inf entries)
-    brk = jnp.concatenate([jnp.ones(1, dtype=bool), ~(gap <= tie_tol(asc[1:]))])
-    gid = jnp.cumsum(brk) - 1
-    gmax = jax.ops.segment_max(asc, gid, num_segments=lp.shape[0])
-    snapped_asc = jnp.where(jnp.isneginf(asc), NEG_INF, gmax[gid])
-    return jnp.zeros_like(lp).at[order].set(snapped_asc)
+    _, end = tie_groups_sorted(asc)
+    snapped_asc = jnp.where(jnp.isneginf(asc), NEG_INF, asc[end - 1])
+    return jnp.zeros_like(lp).at[order].set(snapped_asc, unique_indices=True)
 
 
 def _mu_mean(mu, vals):
@@ -136,13 +201,12 @@ def sharpness_error(logq, logp, delta, mu, gamma=0.0, strict=True):
 
 def _bon_row(lp, N):
     Y = lp.shape[0]
-    # levels are tie groups (TIE_RTOL); masses use the original values (snapping is monotone,
-    # so the k smallest snapped values are the k smallest original ones)
-    lv = snap_ties(lp)
-    lv_asc = jnp.sort(lv)
-    n_lt = jnp.searchsorted(lv_asc, lv, side="left")
-    n_le = jnp.searchsorted(lv_asc, lv, side="right")
-    p_asc = jnp.exp(jnp.sort(lp))
+    # one exact stable argsort; levels are the tie groups (TIE_RTOL) of the sorted row, and the
+    # masses use the original values (the k smallest in the sorted order)
+    order = argsort_rows(lp)
+    asc = lp[order]
+    n_lt, n_le = tie_groups_sorted(asc)  # per sorted position: #below, #at-or-below its level
+    p_asc = jnp.exp(asc)
     A = jnp.concatenate([jnp.zeros(1), jnp.cumsum(p_asc)])  # A[k]: sum of the k smallest
     D = jnp.concatenate([jnp.zeros(1), jnp.cumsum(p_asc[::-1])])  # D[k]: sum of the k largest
     total = D[Y]
@@ -158,7 +222,8 @@ def _bon_row(lp, N):
     safe_a = jnp.where(jnp.isneginf(a), 0.0, a)
     level = jnp.where(jnp.isneginf(a), 0.0, jnp.exp(a) * -jnp.expm1(jnp.minimum(b - safe_a, 0.0)))
     size = (n_le - n_lt).astype(lp.dtype)
-    return jnp.where(jnp.isneginf(lp), 0.0, level / size)
+    law_asc = jnp.where(jnp.isneginf(asc), 0.0, level / size)
+    return jnp.zeros_like(lp).at[order].set(law_asc, unique_indices=True)
 
 
 @jax.jit

@@ -60,20 +60,43 @@ def power_law_table(key, X: int, Y: int, C: float, mu=None) -> TabularLM:
     return TabularLM.from_log_probs(logp, mu)
 
 
+def _numpy_rng(key) -> np.random.Generator:
+    """numpy Generator seeded by 128 bits drawn from the jax key (same key, same bits; one compile for all shapes)."""
+    bits = np.asarray(jax.random.bits(key, (4,), dtype=jnp.uint32))
+    return np.random.default_rng([int(b) for b in bits])
+
+
+def _log_gamma_np(rng: np.random.Generator, alpha: float, shape) -> np.ndarray:
+    """log G with G ~ Gamma(alpha, 1), float64 ``shape``, without underflow for small alpha.
+
+    alpha >= 1: log of a gamma variate. alpha < 1: G = G' U^(1/alpha) with G' ~ Gamma(alpha + 1),
+    U ~ Uniform(0, 1] independent (Marsaglia & Tsang 2000), so log G = log G' + log(U) / alpha.
+    """
+    if alpha >= 1.0:
+        return np.log(rng.standard_gamma(alpha, size=shape))
+    return np.log(rng.standard_gamma(alpha + 1.0, size=shape)) + np.log1p(-rng.random(size=shape)) / alpha
+
+
 def random_autoregressive(key, X: int, V: int, H: int, order=None, alpha: float = 1.0, mu=None) -> AutoregressiveLM:
     """AutoregressiveLM over V^H with Dirichlet(alpha) conditionals.
 
     order=None: full history (prefix tree, c_h = h - 1); order=k: Markov of order k
     (c_h = min(h - 1, k)).
+
+    Randomness: one numpy Generator seeded by 128 bits of ``jax.random.bits(key)`` draws the
+    log-gamma variates of all H steps (same key, same model; no per-shape compilation — the
+    former per-step ``jax.random.loggamma`` compiled once per step shape, seconds each).
+    Dirichlet rows are normalised log-gamma variates, computed in log space (small alpha).
     """
     X, V, H = check_int(X, "X"), check_int(V, "V"), check_int(H, "H")
     alpha = check_positive(alpha, "alpha")
     if order is not None:
         order = check_int(order, "order", minimum=0)
-    keys = jax.random.split(key, H)
+    rng = _numpy_rng(key)
     conds = []
     for h in range(1, H + 1):
         c = h - 1 if order is None else min(h - 1, order)
-        g = jax.random.loggamma(keys[h - 1], jnp.full((X, V**c, V), alpha, dtype=jnp.float64))
-        conds.append(np.asarray(g - jax.scipy.special.logsumexp(g, axis=-1, keepdims=True)))
+        g = _log_gamma_np(rng, alpha, (X, V**c, V))
+        m = g.max(axis=-1, keepdims=True)
+        conds.append(g - (m + np.log(np.sum(np.exp(g - m), axis=-1, keepdims=True))))
     return AutoregressiveLM(conds, mu, log=True)

@@ -259,7 +259,12 @@ class AutoregressiveLM(_TableModel):
                 f"sequence_argmax instead"
             )
         if getattr(self, "_table_cache", None) is None:
-            self._table_cache = np.asarray(_enumerate(tuple(jnp.asarray(c) for c in self._cond), self.context_lengths, self.V))
+            # numpy broadcasting: bound by writing the X * V^H output once, and no host<->device
+            # copies or compilation (benchmarks/RESULTS.md, ar_enumeration); same values as _enumerate
+            table = _enumerate_impl(tuple(np.asarray(c) for c in self._cond), self.context_lengths, self.V)
+            table = np.asarray(table, dtype=np.float64)
+            table.flags.writeable = False  # shared cache: read-only, as the jax-backed table was
+            self._table_cache = table
         return self._table_cache
 
     # -- per-sequence access ----------------------------------------------------------
@@ -367,13 +372,21 @@ def _int_log(n: int, base: int):
 
 
 def _enumerate_impl(conds, ctx_lengths, V):
+    """[X, V^H] sequence log-probabilities (big-endian index) from log conditionals [X, V^c_h, V].
+
+    L_h[x, prefix * V + v] = L_{h-1}[x, prefix] + log pi_h(v | last c_h tokens of prefix).
+    The context of step h is prefix mod V^c_h, so with the prefix written as (head, tail),
+    tail < V^c_h, L_h[x, head, tail, v] = L_{h-1}[x, head, tail] + cond_h[x, tail, v] is a
+    broadcast add: no gather. Works on jax arrays (jitted :data:`_enumerate`) and on numpy
+    arrays (what :meth:`AutoregressiveLM.log_table` runs); both add in the same order, bit for bit.
+    """
     X = conds[0].shape[0]
     L = conds[0][:, 0, :]  # [X, V]
     for h in range(2, len(conds) + 1):
         c = ctx_lengths[h - 1]
         prefixes = V ** (h - 1)
-        idx = jnp.arange(prefixes) % (V**c)
-        L = (L[:, :, None] + conds[h - 1][:, idx, :]).reshape(X, prefixes * V)
+        head = prefixes // V**c
+        L = (L.reshape(X, head, V**c, 1) + conds[h - 1][:, None, :, :]).reshape(X, prefixes * V)
     return L
 
 

@@ -39,7 +39,7 @@ import numpy as np
 
 from . import core
 from ._validate import check_int, check_positive, log_table_of, mu_of
-from .sampling import best_of_n_core
+from .sampling import adaptive_one, best_of_n_core
 
 __all__ = [
     "Oracle",
@@ -171,28 +171,11 @@ def bon_draws_literal_core(key, logp, log_mu, n, N, n_cap):
 
 
 def _adaptive_one(key, lp_row, cdf, log_mu_stop, max_draws):
-    """Draw until k * max_{j<=k} p(y_j) >= mu_stop (Eq. 10); keep the most likely draw."""
+    """Draw until k * max_{j<=k} p(y_j) >= mu_stop (Eq. 10); keep the most likely draw -> (y, k).
 
-    def cond(state):
-        k, best, _, _, _ = state
-        stop = jnp.log(jnp.maximum(k, 1).astype(jnp.float64)) + best >= log_mu_stop
-        return (k < max_draws) & ~((k > 0) & stop)
-
-    def body(state):
-        k, best, y, ties, key = state
-        key, k1, k2 = jax.random.split(key, 3)
-        u = jax.random.uniform(k1, dtype=jnp.float64)
-        d = jnp.minimum(jnp.searchsorted(cdf, u * cdf[-1], side="right"), lp_row.shape[0] - 1)
-        s = lp_row[d]
-        better = s > best
-        tie = s == best
-        ties_new = jnp.where(better, 1, jnp.where(tie, ties + 1, ties))
-        take = better | (tie & (jax.random.uniform(k2) * ties_new < 1.0))  # reservoir tie-break
-        return (k + 1, jnp.maximum(best, s), jnp.where(take, d, y), ties_new, key)
-
-    init = (jnp.array(0, dtype=jnp.int64), jnp.array(-jnp.inf), jnp.array(0, dtype=jnp.int32),
-            jnp.array(0, dtype=jnp.int64), key)
-    k, best, y, _, _ = jax.lax.while_loop(cond, body, init)
+    The one implementation is :func:`sharpsim.sampling.adaptive_one` (tie-tolerant stopping test).
+    """
+    y, k, _ = adaptive_one(key, lp_row, cdf, log_mu_stop, max_draws)
     return y, k
 
 

@@ -55,7 +55,8 @@ def _check_prompts(x, X):
 def best_of_n_core(key, logp_rows, N_static_draws):
     """Literal best-of-N on rows [B, Y] with draws [B, N] pre-shaped by ``N_static_draws`` (a dummy [N] array).
 
-    Returns (y [B], draws [B, N]).
+    Returns (y [B], draws [B, N]). Same key, same outputs as
+    ``best_of_n_table_core(key, logp_rows, arange(B), N_static_draws)``.
     """
     B = logp_rows.shape[0]
     N = N_static_draws.shape[0]
@@ -66,6 +67,46 @@ def best_of_n_core(key, logp_rows, N_static_draws):
     draws = jnp.minimum(draws, logp_rows.shape[-1] - 1)
     # score by the tie-snapped table so that near-ties (core.TIE_RTOL) break uniformly, as in bon_law
     scores = jnp.take_along_axis(jax.vmap(core.snap_ties)(logp_rows), draws, axis=-1)
+    best = jnp.max(scores, axis=-1, keepdims=True)
+    prio = jax.random.uniform(k2, (B, N), dtype=jnp.float64)
+    pick = jnp.argmax(jnp.where(scores == best, prio, -1.0), axis=-1)
+    return jnp.take_along_axis(draws, pick[:, None], axis=-1)[:, 0], draws
+
+
+def _count_le_rows(cdf, x, q):
+    """#{j : cdf[x_b, j] <= q_bn} for queries q [B, N] in rows x [B] of cdf [X, Y].
+
+    Equals ``searchsorted(cdf[x_b], q_bn, side="right")``: a branchless binary search that
+    gathers single entries cdf[x, j], so the [B, Y] rows are never materialized.
+    """
+    Y = cdf.shape[1]
+    pos = jnp.zeros(q.shape, dtype=jnp.int64)
+    xr = x[:, None]
+    for k in reversed(range(max(1, Y.bit_length()))):
+        cand = pos + (1 << k)
+        val = cdf[xr, jnp.minimum(cand, Y) - 1]
+        pos = jnp.where((cand <= Y) & (val <= q), cand, pos)
+    return pos
+
+
+@jax.jit
+def best_of_n_table_core(key, logp_table, x, N_static_draws):
+    """Literal best-of-N for prompts x [B] of a table [X, Y]; N from the dummy ``N_static_draws`` [N].
+
+    Same outputs, bit for bit, as ``best_of_n_core(key, logp_table[x], N_static_draws)`` (same
+    uniforms, same inverse-CDF search, same tie-snapped scores), but the per-table work (CDF,
+    :func:`sharpsim.core.snap_ties`) is done once on [X, Y] instead of once per prompt
+    occurrence [B, Y], and each draw searches its row in place. Returns (y [B], draws [B, N]).
+    """
+    B = x.shape[0]
+    N = N_static_draws.shape[0]
+    Y = logp_table.shape[-1]
+    k1, k2 = jax.random.split(key)
+    u = jax.random.uniform(k1, (B, N), dtype=jnp.float64)
+    cdf = jnp.cumsum(jnp.exp(logp_table), axis=-1)
+    draws = _count_le_rows(cdf, x, u * cdf[x, -1][:, None])
+    draws = jnp.minimum(draws, Y - 1)
+    scores = jax.vmap(core.snap_ties)(logp_table)[x[:, None], draws]
     best = jnp.max(scores, axis=-1, keepdims=True)
     prio = jax.random.uniform(k2, (B, N), dtype=jnp.float64)
     pick = jnp.argmax(jnp.where(scores == best, prio, -1.0), axis=-1)
@@ -84,7 +125,7 @@ def best_of_n(key, base, x, N) -> BoNResult:
     N = check_int(N, "N")
     lp = jnp.asarray(log_table_of(base, "base"))
     x = _check_prompts(x, lp.shape[0])
-    y, _ = best_of_n_core(key, lp[x], jnp.zeros(N))
+    y, _ = best_of_n_table_core(key, lp, jnp.asarray(x), jnp.zeros(N))
     B = x.shape[0]
     return BoNResult(np.asarray(y), np.full(B, N), np.zeros(B, dtype=bool))
 
@@ -108,28 +149,47 @@ def best_of_n_exact(key, base, x, N) -> BoNResult:
     return BoNResult(np.asarray(y), np.full(B, N), np.zeros(B, dtype=bool))
 
 
-def _adaptive_one(key, lp_row, cdf, log_mu_stop, max_draws):
+def adaptive_stop(k, best, log_mu_stop):
+    """Stopping test of Eq. (10): k * max_{j<=k} p(y_j) >= mu_stop, in log space with a tie tolerance.
+
+    ``log k + best >= log mu_stop - tol`` where tol = core.tie_tol(best) + core.tie_tol(log mu_stop)
+    + TIE_RTOL log k absorbs the rounding of the logs, so that exact equality k p = mu_stop
+    (e.g. k = 64, p = 1/16, mu_stop = 4, where log 64 + log(1/16) < log 4 in float64) stops.
+    """
+    lk = jnp.log(jnp.maximum(k, 1).astype(jnp.float64))
+    tol = core.tie_tol(best) + core.tie_tol(log_mu_stop) + core.TIE_RTOL * lk
+    return lk + best >= log_mu_stop - tol
+
+
+def adaptive_one(key, scores_row, cdf, log_mu_stop, max_draws):
+    """Adaptive best-of-N on one row (shared by this module and :mod:`sharpsim.oracle`).
+
+    Draw y_k by inverse CDF from ``cdf`` [Y] until :func:`adaptive_stop` fires or ``max_draws``
+    is reached; keep the draw of largest ``scores_row`` [Y] (reservoir tie-break among equal
+    scores). Returns (y int32, k int64 draws used, truncated bool: stopped by the cap).
+    """
+
     def cond(state):
         k, best, _, _, _ = state
-        stop = jnp.log(jnp.maximum(k, 1).astype(jnp.float64)) + best >= log_mu_stop
-        return (k < max_draws) & ~((k > 0) & stop)
+        return (k < max_draws) & ~((k > 0) & adaptive_stop(k, best, log_mu_stop))
 
     def body(state):
         k, best, y, ties, key = state
         key, k1, k2 = jax.random.split(key, 3)
         u = jax.random.uniform(k1, dtype=jnp.float64)
-        d = jnp.minimum(jnp.searchsorted(cdf, u * cdf[-1], side="right"), lp_row.shape[0] - 1)
-        s = lp_row[d]
+        d = jnp.minimum(jnp.searchsorted(cdf, u * cdf[-1], side="right"), scores_row.shape[0] - 1)
+        s = scores_row[d]
         better = s > best
         tie = s == best
         ties_new = jnp.where(better, 1, jnp.where(tie, ties + 1, ties))
         # reservoir sampling among tied maxima: replace with probability 1/ties_new
         take = better | (tie & (jax.random.uniform(k2) * ties_new < 1.0))
-        return (k + 1, jnp.maximum(best, s), jnp.where(take, d, y), ties_new, key)
+        return (k + 1, jnp.maximum(best, s), jnp.where(take, d, y).astype(jnp.int32), ties_new, key)
 
-    init = (jnp.array(0), jnp.array(-jnp.inf), jnp.array(0), jnp.array(0), key)
+    init = (jnp.array(0, dtype=jnp.int64), jnp.array(-jnp.inf), jnp.array(0, dtype=jnp.int32),
+            jnp.array(0, dtype=jnp.int64), key)
     k, best, y, _, _ = jax.lax.while_loop(cond, body, init)
-    truncated = ~(jnp.log(k.astype(jnp.float64)) + best >= log_mu_stop)
+    truncated = ~adaptive_stop(k, best, log_mu_stop) | (k == 0)
     return y, k, truncated
 
 
@@ -138,7 +198,8 @@ def adaptive_core(keys, logp_rows, log_mu_stop, max_draws):
     """Adaptive best-of-N on rows [B, Y] with one key per row -> (y [B], draws [B], truncated [B])."""
     cdf = jnp.cumsum(jnp.exp(logp_rows), axis=-1)
     scores = jax.vmap(core.snap_ties)(logp_rows)  # tie groups as in bon_law (core.TIE_RTOL)
-    return jax.vmap(_adaptive_one, in_axes=(0, 0, 0, None, None))(keys, scores, cdf, log_mu_stop, max_draws)
+    y, k, trunc = jax.vmap(adaptive_one, in_axes=(0, 0, 0, None, None))(keys, scores, cdf, log_mu_stop, max_draws)
+    return y.astype(jnp.int64), k, trunc
 
 
 def adaptive_best_of_n(key, base, x, mu_stop, max_draws: int = 10**6) -> BoNResult:

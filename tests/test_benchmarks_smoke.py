@@ -16,7 +16,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-EXPECTED = {"bon_law", "ar_enumeration", "bon_sampling"}
+EXPECTED = {"bon_law", "ar_enumeration", "bon_sampling", "mc_engine"}  # "reproduce" is slow: --full / --only
 
 
 def _env():
@@ -51,12 +51,14 @@ def test_quick_run_writes_ratios(tmp_path):
     # the baselines and prototypes compute the same thing as sharpsim
     for c in res["benchmarks"]["bon_law"]["cases"]:
         assert c["agreement"]["numpy_vs_sharpsim_max_abs"] <= 1e-12
-        assert c["agreement"]["prototype_vs_sharpsim_max_abs"] <= 1e-12
+        assert c["agreement"]["previous_vs_sharpsim_max_abs"] == 0.0  # the fast path changed no bit
     for c in res["benchmarks"]["ar_enumeration"]["cases"]:
         for k, v in c["agreement"].items():
             assert v <= 1e-12, k
     for c in res["benchmarks"]["bon_sampling"]["cases"]:
-        assert c["agreement"]["prototype_equals_sharpsim"] and c["agreement"]["core_equals_sharpsim"]
+        assert c["agreement"]["previous_equals_sharpsim"] and c["agreement"]["core_equals_sharpsim"]
+    for c in res["benchmarks"]["mc_engine"]["cases"]:
+        assert c["agreement"]["errors_identical"]
 
 
 def test_only_unknown_name_fails(tmp_path):

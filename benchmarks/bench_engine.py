@@ -1,0 +1,163 @@
+"""Benchmark 4: the Monte-Carlo engine, SFT-Sharpening trials per second vs the plain per-trial loop.
+
+sharpsim.sim.run_trials (jitted, vmapped over trials, chunked) against tests/reference_sft.py
+(one trial at a time: the same oracle core for the draws, then Python loops for counting,
+the tabular MLE and the sharpness error). Both give identical errors for the same keys
+(tests/test_sim.py); the agreement is re-checked here on the reference's trials.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import case, measure, register
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_reference():
+    """tests/reference_sft.py imported by path (the tests folder is not a package)."""
+    spec = importlib.util.spec_from_file_location("reference_sft", ROOT / "tests" / "reference_sft.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _setup(X, Y, n, N, trials):
+    import jax
+
+    from sharpsim.classes import TabularClass
+    from sharpsim.sim import Problem, run_trials
+    from sharpsim.generators import dirichlet_table
+
+    base = dirichlet_table(jax.random.PRNGKey(0), X, Y, 0.5)
+    pb = Problem(f"dirichlet(X={X}, Y={Y})", base, base.mu)
+    cls = TabularClass(X, Y)
+    key = jax.random.PRNGKey(1)
+    eps, delta = 0.3, 0.1
+
+    def engine(k=trials):
+        return run_trials(pb, "sft", key, k, eps, delta, n=n, N=N, cls=cls, progress=False).errors
+
+    return pb, key, delta, engine
+
+
+def _memory(quick: bool):
+    X, Y, n, N, trials, _ = _sizes(quick)
+    pb, key, delta, engine = _setup(X, Y, n, N, trials)
+    ref = load_reference()
+
+    def reference():
+        return ref.sft_trials(key, np.exp(pb.logp), pb.mu, n, N, delta, 1)[0]
+
+    return {"X": X, "Y": Y, "n": n, "N": N, "trials": trials}, {"sharpsim.run_trials": engine, "reference_loop": reference}
+
+
+def _sizes(quick):
+    # X, Y, n, N, engine trials per timed call, reference trials per timed call
+    return (20, 50, 200, 8, 64, 2) if quick else (100, 1000, 4000, 50, 256, 2)
+
+
+@register(
+    "mc_engine",
+    description="SFT-Sharpening trials per second: sharpsim.sim.run_trials (tabular class) vs the plain "
+                "per-trial Python loop of tests/reference_sft.py",
+    target="speedup_vs_reference_loop >= 100 (trials/s of run_trials / trials/s of the loop)",
+    memory=_memory,
+)
+def bench_engine(cfg):
+    X, Y, n, N, trials, ref_trials = _sizes(cfg.quick)
+    pb, key, delta, engine = _setup(X, Y, n, N, trials)
+    ref = load_reference()
+    p = np.exp(pb.logp)
+
+    def reference():
+        return ref.sft_trials(key, p, pb.mu, n, N, delta, ref_trials)[0]
+
+    reps = max(2, cfg.repeats // 2)
+    secs = {"sharpsim.run_trials": measure(engine, cfg.repeats), "reference_loop": measure(reference, reps)}
+    per_trial_engine = secs["sharpsim.run_trials"]["median_s"] / trials
+    ratios = {}
+    # where the reference's time goes: its draws (the same jitted oracle core) vs its Python loops
+    from sharpsim.oracle import bon_draws_core, capacity
+    import jax
+
+    kd = jax.random.split(jax.random.split(key, ref_trials)[0])[0]
+    secs["piece: reference draws (bon_draws_core, 1 trial)"] = measure(
+        lambda: bon_draws_core(kd, pb.logp, pb.log_mu, n, float(N), capacity(n)), reps)
+    # where the engine's time goes: the pieces of one trial, vmapped over one chunk of trials
+    import jax.numpy as jnp
+
+    from sharpsim import core
+    from sharpsim.classes import counts_core, MLE_CORES
+    from sharpsim.sim import error_core
+
+    chunk = min(128, trials)
+    ks = jax.random.split(key, chunk)
+    lpj, lmj, muj = jnp.asarray(pb.logp), jnp.asarray(pb.log_mu), jnp.asarray(pb.mu)
+    n_cap = capacity(n)
+    # tables passed as arguments (closing over them would make XLA constant-fold the sorts)
+    draws_j = jax.jit(jax.vmap(lambda k, lp, lm: bon_draws_core(k, lp, lm, n, float(N), n_cap), in_axes=(0, None, None)))
+
+    def draws_v(ks):
+        return draws_j(ks, lpj, lmj)
+
+    d = draws_v(ks)
+    counts_v = jax.jit(jax.vmap(lambda x, y, w: counts_core(x, y, w, X, Y)))
+    c = counts_v(d.x, d.y, d.w)
+    from sharpsim.classes import TabularClass
+
+    cls = TabularClass(X, Y)
+    mle_err_j = jax.jit(jax.vmap(lambda cc, k, lp, m: error_core(MLE_CORES[cls.kind](cls.arrays, cc, k), lp, delta, m),
+                                 in_axes=(0, 0, None, None)))
+
+    def mle_err_v(c, ks):
+        return mle_err_j(c, ks, lpj, muj)
+
+    pieces = {
+        f"piece: oracle draws, {chunk} trials (vmapped bon_draws_core)": lambda: draws_v(ks),
+        f"piece: counts scatter-add, {chunk} trials": lambda: counts_v(d.x, d.y, d.w),
+        f"piece: tabular MLE + exact error, {chunk} trials": lambda: mle_err_v(c, ks),
+        "piece: core.bon_law of the table (once per chunk)": lambda: core.bon_law(lpj, float(N)),
+    }
+    for k, f in pieces.items():
+        secs[k] = measure(f, reps)
+    for k in pieces:
+        ratios[k.replace("piece: ", "share_of_engine_trial: ")] = (
+            secs[k]["median_s"] / chunk / per_trial_engine)  # per trial (bon_law: amortized over the chunk)
+    # identical errors on the reference's trials (same key split; up to the summation order of mu)
+    e_ref = np.asarray(reference())
+    e_eng = np.asarray(engine(ref_trials))
+    per_trial = {"sharpsim.run_trials": secs["sharpsim.run_trials"]["median_s"] / trials,
+                 "reference_loop": secs["reference_loop"]["median_s"] / ref_trials}
+    ratios.update({
+        "speedup_vs_reference_loop": per_trial["reference_loop"] / per_trial["sharpsim.run_trials"],
+        "reference_draws_share": secs["piece: reference draws (bon_draws_core, 1 trial)"]["median_s"]
+        / per_trial["reference_loop"],
+    })
+    return {
+        "cases": [
+            case(
+                f"X={X}, Y={Y}, n={n}, N={N}, tabular class",
+                {"X": X, "Y": Y, "n": n, "N": N, "engine_trials": trials, "reference_trials": ref_trials},
+                secs,
+                ratios,
+                headline="speedup_vs_reference_loop",
+                target=100.0,
+                higher_is_better=True,
+                trials_per_second={k: 1.0 / v for k, v in per_trial.items()},
+                agreement={"errors_max_abs_diff": float(np.max(np.abs(e_ref - e_eng))),
+                           "errors_identical": bool(np.allclose(e_ref, e_eng, rtol=0, atol=1e-12))},
+            )
+        ],
+        "notes": (
+            "Timed calls: run_trials with the engine's trial count (one compilation, then chunks of "
+            "vmapped trials) and the reference loop with a few trials; ratios are per trial. The "
+            "reference uses the same jitted oracle core for its draws, so its per-trial cost is "
+            "mostly the Python counting / MLE / error loops over X * Y cells."
+        ),
+    }

@@ -1,0 +1,93 @@
+"""Benchmark 5: `sharpsim reproduce --quick` wall time and what JAX's persistent compilation cache saves.
+
+Three runs, each a fresh ``sharpsim reproduce --quick --force --no-progress --out TMP`` process:
+cold (an empty persistent cache folder, SHARPSIM_JAX_CACHE=TMPCACHE), warm (the same, now filled
+folder) and no cache (SHARPSIM_NO_JAX_CACHE=1). cold - warm is (about) the compile time the cache
+saves, i.e. the share of a cold run spent compiling XLA programs that the cache can serve.
+Slow (minutes): runs only with ``--only reproduce`` or ``--full``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import case, register
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(env_extra: dict, out: str, names=()) -> float:
+    env = dict(os.environ)
+    env.pop("SHARPSIM_NO_JAX_CACHE", None)
+    env.update(env_extra)
+    cmd = [sys.executable, "-m", "sharpsim.cli", "reproduce", "--quick", "--force", "--no-progress", "--out", out,
+           *names]
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=3600)
+    wall = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr[-2000:]}")
+    return wall
+
+
+def _import_time() -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import sharpsim.cli"], cwd=str(ROOT), check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+@register(
+    "reproduce",
+    description="`sharpsim reproduce --quick` wall time (fresh processes): cold / warm persistent JAX "
+                "compilation cache, and with the cache off",
+    target="cache_speedup (no-cache wall / warm-cache wall) reported; no fixed target (issue 7 item 5)",
+    slow=True,
+)
+def bench_reproduce(cfg):
+    tmp = Path(tempfile.mkdtemp(prefix="sharpsim-bench-repro-"))
+    names = ["bon_coverage"] if cfg.quick else []  # quick mode: one small experiment
+    try:
+        cache = tmp / "jax-cache"
+        cache.mkdir()
+        env_c = {"SHARPSIM_JAX_CACHE": str(cache)}
+        cold = _run(env_c, str(tmp / "cold"), names)
+        warm = _run(env_c, str(tmp / "warm"), names)
+        nocache = _run({"SHARPSIM_NO_JAX_CACHE": "1"}, str(tmp / "nocache"), names)
+        imp = _import_time()
+        cache_mib = sum(f.stat().st_size for f in cache.rglob("*") if f.is_file()) / 2**20
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    secs = {k: {"median_s": v, "min_s": v, "first_call_s": v, "compile_s": 0.0, "repeats": 1}
+            for k, v in {"cold_cache": cold, "warm_cache": warm, "no_cache": nocache, "import sharpsim": imp}.items()}
+    ratios = {
+        "cache_speedup": nocache / warm,
+        "cold_over_warm": cold / warm,
+        "compile_share_of_cold": max(cold - warm, 0.0) / cold,
+        "compile_share_of_no_cache": max(nocache - warm, 0.0) / nocache,
+    }
+    return {
+        "cases": [
+            case(
+                "reproduce --quick" + (f" {names[0]}" if names else " (all experiments)"),
+                {"names": names or "all"},
+                secs,
+                ratios,
+                headline="cache_speedup",
+                target=1.0,
+                higher_is_better=True,
+                cache_mib=cache_mib,
+            )
+        ],
+        "notes": (
+            "Each figure is one fresh process (one sample, not a median: the runs take minutes). "
+            "compile_share = (cold - warm) / cold is the time the persistent cache saves, i.e. a lower "
+            "bound on the share spent compiling (tracing and lowering still happen on a warm run). "
+            f"Persistent cache size after the runs: {cache_mib:.1f} MiB."
+        ),
+    }
