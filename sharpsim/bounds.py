@@ -561,30 +561,44 @@ def dpo_error_bound(C_conc, C_loss, log_class_size, gamma_margin, delta, rho, n,
 
 
 # -- Theorems J.1 / J.2 / 4.3 / J.3 : XPO ------------------------------------------------------
-def _least_T(rhs, name: str, max_iter: int = 100_000) -> int:
+_T_CAP = 1e300
+"""Largest T the XPO iteration search resolves; above it :func:`_least_T` returns inf."""
+_T_BEYOND_NOTE = ("; T = m = inf: the least T is finite (the right-hand side grows like polylog T) but "
+                  "exceeds 1e300, beyond what float64 resolves")
+
+
+def _least_T(rhs, name: str, max_iter: int = 100_000):
     """Smallest integer T >= 1 with T >= rhs(T), for an increasing rhs growing slower than T.
 
     Fixed-point iteration T <- max(1, rhs(T)) from T = 1: the iterates increase to the least
     real solution T* (rhs increasing), then the least integer >= T* satisfying the inequality
-    is found by a forward search (bisection on a doubling bracket).
+    is found by a forward search (bisection on a doubling bracket, exact integer arithmetic).
+    Above 2^53 the integer is exact with respect to the float64 evaluation of rhs (relative
+    precision ~1e-16). T* is finite whenever rhs grows slower than T; the search covers every T up to
+    ``_T_CAP`` = 1e300 (where float64 evaluations of rhs stop being meaningful) and returns
+    ``math.inf`` beyond it (callers then report T = m = inf with a note).
     """
     T = 1.0
     for _ in range(max_iter):
         nxt = max(1.0, rhs(T))
-        if not math.isfinite(nxt):
-            raise ValueError(f"{name}: the iteration count diverged")
+        if math.isnan(nxt):
+            raise ValueError(f"{name}: the condition evaluated to nan at T = {T:g}")
+        if nxt > _T_CAP:  # T* lies beyond what float64 resolves
+            return math.inf
         if nxt <= T * (1 + 1e-13):
             break
         T = nxt
+    if T > _T_CAP:
+        return math.inf
     lo = max(1, int(math.floor(T)))
     if lo >= rhs(lo):
         # only possible when lo = 1 or lo = T* exactly: no smaller integer can satisfy
         return lo
     hi = lo + 1
-    while hi < rhs(hi):
+    while hi < rhs(hi):  # Python integers are exact at any size; rhs is evaluated in float64
         hi = 2 * hi
-        if hi > 1e18:
-            raise ValueError(f"{name}: no finite T satisfies the condition")
+        if hi > _T_CAP:
+            return math.inf
     while hi - lo > 1:  # invariant: lo fails, hi satisfies
         mid = (lo + hi) // 2
         if mid >= rhs(mid):
@@ -624,6 +638,7 @@ def xpo_iterations(SEC, log_cover, R_max, eps, delta, beta, rho, constant=1.0) -
     A = c * R_max**2 * SEC / (eps**2 * delta**2 * beta**2)
     L0 = math.log(2.0) + log_cover + math.log(1.0 / rho)
     T = _least_T(lambda t: A * (L0 + math.log(t)), "xpo_iterations")
+    finite = math.isfinite(T)
     log_term = L0 + math.log(T)
     return Prescription(
         theorem="Thm J.2 XPO iterations",
@@ -632,13 +647,14 @@ def xpo_iterations(SEC, log_cover, R_max, eps, delta, beta, rho, constant=1.0) -
         order_only=True,
         constant=c,
         params={
-            "alpha": beta / R_max * math.sqrt(log_term / (SEC * T)),
-            "eps_disc_max": eps * delta / math.sqrt(SEC * T),
+            "alpha": beta / R_max * math.sqrt(log_term / (SEC * T)) if finite else 0.0,
+            "eps_disc_max": eps * delta / math.sqrt(SEC * T) if finite else 0.0,
             "base_samples": T,
             "policy_samples_evaluated": T,
         },
         notes=_ORDER_NOTE.format(c=c)
-        + "; m = 2T counts the pi_base draw and the pi^(t) draw (evaluated under pi_base) per iteration, not validation",
+        + "; m = 2T counts the pi_base draw and the pi^(t) draw (evaluated under pi_base) per iteration, not validation"
+        + ("" if finite else _T_BEYOND_NOTE),
     )
 
 
@@ -748,6 +764,7 @@ def linear_softmax_xpo(d, B, Y, gamma_margin, eps, delta, rho, constant=1.0) -> 
         return A * sec(t) * (math.log(2.0) + log_cover(t) + math.log(t) + math.log(1.0 / rho))
 
     T = _least_T(rhs, "linear_softmax_xpo")
+    finite = math.isfinite(T)
     return Prescription(
         theorem="Thm J.3 XPO on linear softmax",
         T=T,
@@ -757,12 +774,13 @@ def linear_softmax_xpo(d, B, Y, gamma_margin, eps, delta, rho, constant=1.0) -> 
         params={
             "beta": beta,
             "R_max": R_max,
-            "SEC": sec(T),
-            "log_cover": log_cover(T),
-            "eps_disc": eps * delta / math.sqrt(sec(T) * T),
+            "SEC": sec(T) if finite else math.inf,
+            "log_cover": log_cover(T) if finite else math.inf,
+            "eps_disc": eps * delta / math.sqrt(sec(T) * T) if finite else 0.0,
             "theta_norm_max": gamma_margin * B / (3.0 * logY),
         },
-        notes=_ORDER_NOTE.format(c=c) + "; [reconstructed] J.2 with SEC ~ d ln(T+1), ln N = d ln(6B/eps_disc)",
+        notes=_ORDER_NOTE.format(c=c) + "; [reconstructed] J.2 with SEC ~ d ln(T+1), ln N = d ln(6B/eps_disc)"
+        + ("" if finite else _T_BEYOND_NOTE),
     )
 
 

@@ -57,6 +57,7 @@ __all__ = [
     "ARLinearSoftmaxClass",
     "BoxTabularClass",
     "realizable_finite_class",
+    "adaptive_bon_law",
     "hard_bon_class",
     "hard_family_class",
     "counts_core",
@@ -257,12 +258,14 @@ def _dpo_finite(arrays, pairs, beta, key):
     return jnp.exp(lt[_finite_pick(-vals)])
 
 
-def realizable_finite_class(key, base, N: int, K: int, alpha: float = 1.0, target="bon", beta=None) -> FiniteClass:
+def realizable_finite_class(key, base, N: int, K: int, alpha: float = 1.0, target="bon", beta=None,
+                            mu_stop=None) -> FiniteClass:
     """A finite class of K tables that contains the realizability target (built by the
     experimenter, who knows the base; the learner only sees the class).
 
     target="bon": bon_law(base, N) (Assumption 4.1, for SFT); target="tilted":
-    tilted(base, beta) (Assumption 4.3, for DPO). The other K - 1 members are
+    tilted(base, beta) (Assumption 4.3, for DPO); target="adaptive":
+    :func:`adaptive_bon_law` (base, mu_stop) (Assumption D.1, for adaptive SFT; N is ignored). The other K - 1 members are
     "decoys": the target with each row's responses randomly permuted (same BoN-ness,
     wrong argmax) for half of them and Dirichlet(alpha) rows for the rest. The target
     sits at a uniformly random index, so the lowest-index tie rule does not favour it.
@@ -276,8 +279,10 @@ def realizable_finite_class(key, base, N: int, K: int, alpha: float = 1.0, targe
         tgt = bon_law(base, check_int(N, "N"))
     elif target == "tilted":
         tgt = tilted(base, check_positive(beta, "beta"))
+    elif target == "adaptive":
+        tgt = adaptive_bon_law(base, check_positive(mu_stop, "mu_stop"))
     else:
-        raise ValueError(f"target must be 'bon' or 'tilted', got {target!r}")
+        raise ValueError(f"target must be 'bon', 'tilted' or 'adaptive', got {target!r}")
     # the decoys come from a numpy generator seeded by the key (same key, same class)
     rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel().tolist())
     pos = int(rng.integers(0, K))
@@ -294,6 +299,63 @@ def realizable_finite_class(key, base, N: int, K: int, alpha: float = 1.0, targe
     fc = FiniteClass(tables)
     fc.target_index = pos
     return fc
+
+
+def _adaptive_row_law(p, mu_stop, tail_tol=1e-18):
+    """Law of the kept response of adaptive best-of-N (Eq. 10) for one row p [Y] (numpy)."""
+    p = np.asarray(p, dtype=np.float64)
+    vals, inv = np.unique(p, return_inverse=True)  # distinct values, ascending
+    pos = vals > 0
+    eq = np.bincount(inv, weights=p, minlength=vals.size)  # P[p(Y) = v]
+    F = np.cumsum(eq)                                       # P[p(Y) <= v]
+    S = F - eq                                              # P[p(Y) < v]
+    p_max, v_min = float(vals[-1]), float(vals[pos][0])
+    total = float(F[-1])
+
+    def S_at(t):  # P[p(Y) < t]
+        return float(eq[vals < t].sum())
+
+    law_v = np.zeros(vals.size)
+    k = max(1, int(math.floor(mu_stop / p_max)))
+    while True:
+        c = mu_stop / k
+        a = math.inf if k == 1 else mu_stop / (k - 1)
+        live = pos & (vals >= c)
+        sa = S_at(a) if k > 1 else total
+        # P[N = k, M_k = v] = P[M_{k-1} < a, M_k = v] for v >= c
+        term = np.where(vals >= a, (sa ** (k - 1)) * eq, F ** k - S ** k)
+        law_v += np.where(live, term, 0.0)
+        if c <= v_min or (c <= p_max and sa ** (k - 1) < tail_tol):
+            break
+        k += 1
+    count = np.bincount(inv, minlength=vals.size)  # responses per value: uniform tie-break
+    q = np.where(p > 0, law_v[inv] / np.maximum(count[inv], 1), 0.0)
+    return q / q.sum()
+
+
+def adaptive_bon_law(base, mu_stop: float) -> np.ndarray:
+    """Exact law of the response kept by adaptive best-of-N with the stopping rule of Eq. (10)
+    (SPEC 5.5): draw y_1, y_2, ... ~ p = pi_base(.|x), stop at N = inf{k : k M_k >= mu_stop},
+    M_k = max_{j<=k} p(y_j), keep a draw with p = M_N (uniform tie-break).
+
+    Per prompt, with S(t) = P[p(Y) < t], F(t) = P[p(Y) <= t], c_k = mu_stop / k and
+    a_k = mu_stop / (k - 1) (a_1 = inf):  {N = k} = {M_{k-1} < a_k, M_k >= c_k}, so for v >= c_k
+
+        P[N = k, M_N = v] = S(a_k)^(k-1) P[p(Y) = v]     if a_k <= v,
+                          = F(v)^k - S(v)^k              if a_k >  v,
+
+    summed over k until c_k <= min_y p(y) > 0 (stopping is then sure) or the remaining mass
+    S(a_k)^(k-1) < 1e-18; the kept response is uniform among the responses with p(y) = M_N:
+    q(y|x) = P[M_N = p(y|x)] / #{y' : p(y'|x) = p(y|x)}. The failure mass
+    sum_{y not in y*} q(y|x) equals :func:`sharpsim.bounds.adaptive_stopping_exact`'s P[fail].
+    Ties are exact equality of probabilities (the oracle compares log-probabilities exactly).
+
+    Args: base: [X, Y] table or model. mu_stop > 0 (the paper's mu, decision D8).
+    Returns: float64 [X, Y] probability table.
+    """
+    mu_stop = check_positive(mu_stop, "mu_stop")
+    lp = np.asarray(log_table_of(base, "base"))
+    return np.stack([_adaptive_row_law(np.exp(row), mu_stop) for row in lp])
 
 
 # --------------------------------------------------------------------------- product

@@ -36,7 +36,7 @@ from scipy import stats
 
 from . import core
 from ._validate import check_int, check_open_unit, log_table_of, mu_of
-from .algorithms.xpo import alpha_j3, xpo_core
+from .algorithms.xpo import alpha_j3, t_capacity, xpo_core
 from .classes import DPO_CORES, MLE_CORES, counts_core
 from .oracle import (
     _draw_from_rows,
@@ -199,9 +199,10 @@ def hard_problem(d: int, M: int, Delta: float, key=None, index=None) -> Problem:
 
 def random_problem(key, X: int, Y: int, K: int = 16, alpha: float = 0.5) -> Problem:
     """A Dirichlet(alpha) random table with finite realizable classes of K members
-    (:func:`sharpsim.classes.realizable_finite_class`): containing bon_law(base, N) for SFT and
-    tilted(base, beta) for DPO (log|Pi| = log K). The classes are rebuilt for each N / beta with
-    the same decoy key."""
+    (:func:`sharpsim.classes.realizable_finite_class`): containing bon_law(base, N) for SFT,
+    the exact adaptive-BoN law (:func:`sharpsim.classes.adaptive_bon_law`) for adaptive SFT and
+    tilted(base, beta) for DPO (log|Pi| = log K). The classes are rebuilt for each N / mu_stop /
+    beta with the same decoy key."""
     from .classes import realizable_finite_class
     from .generators import dirichlet_table
     from .quantities import coverage
@@ -213,6 +214,7 @@ def random_problem(key, X: int, Y: int, K: int = 16, alpha: float = 0.5) -> Prob
         base,
         base.mu,
         {"sft": lambda N: realizable_finite_class(kc, base, N, K),
+         "adaptive": lambda mu_stop: realizable_finite_class(kc, base, 1, K, target="adaptive", mu_stop=mu_stop),
          "dpo": lambda beta: realizable_finite_class(kc, base, 1, K, target="tilted", beta=beta)},
         {"log_class_size": math.log(K), "C_cov": coverage(base), "K": K},
     )
@@ -318,12 +320,13 @@ def _bon_batch(keys, logp, log_mu, N):
     return jax.vmap(one)(keys)
 
 
-@partial(jax.jit, static_argnames=("kind", "T", "n_val", "inner_steps"))
+@partial(jax.jit, static_argnames=("kind", "T_cap", "n_val", "inner_steps"))
 def _xpo_batch(keys, logp, log_mu, mu, delta, arrays, params0, beta, alpha, weight, smooth, kind, T, n_val,
-               inner_steps):
+               inner_steps, T_cap):
+    """T is traced (rounds t >= T are masked, see :func:`xpo_core`): one compilation per T_cap."""
     def one(key):
         q, qu, ex, _, _, _ = xpo_core(key, logp, log_mu, arrays, params0, beta, alpha, weight, smooth, kind, T,
-                                      n_val, inner_steps)
+                                      n_val, inner_steps, T_cap=T_cap)
         return error_core(q, logp, delta, mu), jnp.float64(qu), jnp.float64(ex)
 
     return jax.vmap(one)(keys)
@@ -437,7 +440,7 @@ def run_trials(problem: Problem, algorithm: str, key, trials: int, eps: float, d
 
         def fn(ks):
             return _xpo_batch(ks, logp, log_mu, mu, delta, cls.arrays, cls.init_params(), beta, float(alpha), 1.0,
-                              smooth, cls.kind, T, n_val, inner_steps)
+                              smooth, cls.kind, T, n_val, inner_steps, t_capacity(T))
     per = int(chunk) if chunk else per
     bar = _progress(trials, f"{algorithm} {sizes}", progress)
     errs, qs, exts = [], [], []

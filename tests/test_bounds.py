@@ -380,3 +380,26 @@ def test_type_errors():
         B.bon_failure(0.5, 2.5)
     with pytest.raises(TypeError, match="eps must be a real number"):
         B.sft_sample_complexity(2.0, 1.0, "0.1", 0.5, 0.1)
+
+
+def test_xpo_iteration_search_beyond_1e18_and_beyond_float64():
+    """The least T is found exactly (integer bisection) far above 1e18; past 1e300, T = m = inf
+    with a note, never the old misleading 'no finite T' error."""
+    args = (20, 50.0, 1000, 0.5, 0.01, 0.01, 0.1)
+    p = B.linear_softmax_xpo(*args)
+    assert isinstance(p.T, int) and p.T > 1e18
+
+    def rhs(t):  # independent re-statement (as in test_linear_softmax_xpo)
+        d, Bn, Y, g, eps, delta, rho = args
+        beta = g / (2 * math.log(2 * Y / delta))
+        R2 = 4 * beta**2 * Bn**2 + (2 * Bn + math.log(Y)) ** 2
+        sec = d * math.log(t + 1)
+        logN = d * math.log(6 * Bn * math.sqrt(sec * t) / (eps * delta))
+        return R2 * sec * (math.log(2) + logN + math.log(t) + math.log(1 / rho)) / (eps**2 * delta**2 * beta**2)
+
+    # above 2^53 rhs is resolved only to float64 precision: T is the fixed point T = rhs(T) to
+    # that precision, and any T' a hair (1e-9 relative) smaller violates the condition
+    assert abs(p.T - rhs(p.T)) <= 1e-12 * p.T and p.T * (1 - 1e-9) < rhs(p.T * (1 - 1e-9)) and p.m == 2.0 * p.T
+    q = B.xpo_iterations(1e300, 1.0, 1e30, 0.01, 0.01, 0.01, 0.1)
+    assert q.T == math.inf and q.m == math.inf and "exceeds 1e300" in q.notes
+    assert q.params["alpha"] == 0.0 and q.params["eps_disc_max"] == 0.0

@@ -113,3 +113,109 @@ def test_sft_below_the_lower_bound_fails_on_the_hard_family(key):
     assert n * N <= lb.m
     st = run_trials(pb, "sft", key, 100, eps, delta, n=n, N=N, progress=False)
     assert st.ci[1] < 1 - rho
+
+
+def test_xpo_padding_leaves_the_live_rounds_unchanged(key):
+    """XPO runs T live rounds in T_cap >= T slots (one compilation per T_cap): the policy, the
+    selected round, J_hat of the live rounds and the query counts are identical for every T_cap,
+    and run_trials at two T sharing a T_cap gives per-trial the same errors as xpo_core alone."""
+    from sharpsim.algorithms.xpo import t_capacity, xpo_core
+    from sharpsim.sim import error_core, j1_problem
+
+    pb = j1_problem(jax.random.key(0), 2)
+    cls = pb.class_for("xpo")
+    args = (jax.numpy.asarray(pb.logp), jax.numpy.asarray(pb.log_mu), cls.arrays, cls.init_params(), 0.05, 0.01,
+            1.0, cls.L, cls.kind)
+    for T, T_cap in ((3, 8), (8, 8)):
+        a = xpo_core(key, *args, T, 4, 40, T_cap=T)
+        b = xpo_core(key, *args, T, 4, 40, T_cap=T_cap)
+        np.testing.assert_array_equal(np.asarray(a[0]), np.asarray(b[0]))
+        assert [int(v) for v in a[1:5]] == [int(v) for v in b[1:5]] == [T + 1, T - 1 + 4 * T, T + 4 * T, int(a[4])]
+        np.testing.assert_array_equal(np.asarray(a[5]), np.asarray(b[5])[:T])
+        assert np.all(np.isneginf(np.asarray(b[5])[T:]))
+    assert t_capacity(1) == t_capacity(8) == 8 and t_capacity(9) == t_capacity(64) == 64
+    for T in (5, 7):  # both T_cap = 8: one compiled batch
+        st = run_trials(pb, "xpo", key, 3, 0.2, 0.25, T=T, beta=0.05, alpha=0.01, n_val=4, inner_steps=40,
+                        progress=False)
+        ref = [float(error_core(xpo_core(k, *args, T, 4, 40, T_cap=8)[0], jax.numpy.asarray(pb.logp), 0.25,
+                                jax.numpy.asarray(pb.mu))) for k in jax.random.split(key, 3)]
+        np.testing.assert_array_equal(st.errors, ref)
+        assert st.queries == T + 1 and st.extended == T - 1 + 4 * T
+
+
+def _adaptive_law_dp(p, mu_stop):
+    """Independent exact law of adaptive BoN's kept response: dynamic programming over the running
+    maximum, draw by draw, until the unstopped mass is < 1e-17 (uniform among equal-p responses)."""
+    vals = sorted({v for v in p if v > 0})
+    mass = {v: sum(x for x in p if x == v) for v in vals}
+    state, out, k = {None: 1.0}, dict.fromkeys(vals, 0.0), 0
+    while sum(state.values()) > 1e-17:
+        k += 1
+        nxt = {}
+        for m, pr in state.items():
+            for v in vals:
+                mm = v if m is None or v > m else m
+                if k * mm >= mu_stop:
+                    out[mm] += pr * mass[v]
+                else:
+                    nxt[mm] = nxt.get(mm, 0.0) + pr * mass[v]
+        state = nxt
+    cnt = {v: sum(1 for x in p if x == v) for v in vals}
+    return np.array([out[x] / cnt[x] if x > 0 else 0.0 for x in p])
+
+
+def test_adaptive_bon_law_exact_and_against_the_oracle(key):
+    """adaptive_bon_law = an independent DP on random rows with ties and zeros; its failure mass =
+    bounds.adaptive_stopping_exact; and the oracle's adaptive draws follow it (per-cell
+    Clopper-Pearson at 1e-6). The random problem's adaptive class contains it (realizable)."""
+    from sharpsim.classes import adaptive_bon_law
+
+    rng = np.random.default_rng(7)
+    for t in range(12):
+        p = rng.dirichlet(np.full(int(rng.integers(2, 7)), 0.6))
+        if t % 3 == 0:  # ties and zeros
+            p = np.round(p * 6) / 6
+            p = p / p.sum()
+        mu_stop = float(rng.choice([0.7, 1.0, 2.0, math.log(20)]))
+        q = adaptive_bon_law(p[None], mu_stop)[0]
+        np.testing.assert_allclose(q, _adaptive_law_dp(list(p), mu_stop), atol=1e-12)
+        star = p == p.max()
+        assert q[~star].sum() == pytest.approx(bounds.adaptive_stopping_exact(p, mu_stop)[1], abs=1e-12)
+    base = np.array([[0.3, 0.3, 0.25, 0.15, 0.0], [0.05, 0.1, 0.15, 0.3, 0.4]])
+    mu_stop = 2.0
+    law = adaptive_bon_law(base, mu_stop)
+    from sharpsim.algorithms import adaptive_sft_sharpening
+    from sharpsim.classes import TabularClass
+    from sharpsim.oracle import Oracle
+
+    r = adaptive_sft_sharpening(Oracle(base), TabularClass(2, 5), 20000, key, mu_stop=mu_stop)
+    c = r.info["counts"]
+    for x in range(2):
+        for y in range(5):
+            lo, hi = clopper_pearson(int(c[x, y]), int(c[x].sum()), 1 - 1e-6)
+            assert lo <= law[x, y] <= hi, (x, y, c[x, y] / c[x].sum(), law[x, y])
+    pb = random_problem(jax.random.key(3), 3, 6, K=5)
+    fc = pb.class_for("adaptive", mu_stop)
+    np.testing.assert_allclose(fc.tables()[fc.target_index], adaptive_bon_law(np.exp(pb.logp), mu_stop), atol=1e-14)
+
+
+def test_sft_empirical_m_grows_like_c_cov_on_the_hard_family(key):
+    """Order-only check (Theorems 3.1 / 4.1: m ~ C_cov): on the hard family (d = 2, Delta = 0.9)
+    with n fixed, the empirical m = n N_min (grid + bisection over N) against C_cov for
+    M = 8, 16, 32, 64 has log-log slope within 0.15 of the theorem's exponent 1."""
+    eps, delta, rho, n, trials = 0.2, 0.25, 0.1, 100, 40
+    ms, covs = [], []
+    for M in (8, 16, 32, 64):
+        pb = hard_problem(2, M, 0.9, jax.random.key(M))
+        N0 = max(1, round(pb.info["C_cov"]))
+
+        def ev(scale, pb=pb, N0=N0):
+            return run_trials(pb, "sft", key, trials, eps, delta, n=n, N=max(1, math.ceil(scale * N0)), progress=False)
+
+        sc = empirical_sample_complexity(ev, rho, bisect_steps=4, s_min=0.5 / N0)
+        assert sc.m is not None
+        ms.append(sc.m)
+        covs.append(pb.info["C_cov"])
+    slope, se = loglog_slope(covs, ms)
+    print(f"slope {slope:.4f} +- {se:.4f}; C_cov {covs}; m {ms}")
+    assert abs(slope - 1.0) <= 0.15, (slope, se, covs, ms)

@@ -43,3 +43,50 @@ def test_verify_text_and_bad_input(capsys):
     assert main(["verify", "--instance", "random", "--algorithm", "xpo", "--eps", "0.1", "--delta", "0.1",
                  "--rho", "0.1"]) == 2
     assert "xpo" in capsys.readouterr().err
+
+
+def check_keys(out, algorithm):
+    for k in ("bound_m", "empirical_m", "ratio", "held", "order_only"):
+        assert k in out, k
+    assert out["algorithm"] == algorithm and isinstance(out["order_only"], bool)
+    assert out["bound_m"] is None or out["bound_m"] > 0
+    if out["empirical_m"] is not None and out["bound_m"] is not None:
+        assert abs(out["ratio"] - out["bound_m"] / out["empirical_m"]) <= 1e-9 * out["ratio"]
+    assert out["held"] in (True, False, None)
+    assert (out["held"] is None) == (out["order_only"] or out["capped"])
+
+
+def test_verify_adaptive_on_random_and_xpo_on_j1(capsys):
+    """--json keys for the two algorithms the other tests do not run: adaptive on a random table
+    (its finite class contains the exact adaptive-BoN law) and xpo on Example J.1 (capped T)."""
+    out = run_json(capsys, "--instance", "random", "--X", "2", "--Y", "6", "--algorithm", "adaptive", "--eps", "0.2",
+                   "--delta", "0.25", "--rho", "0.2", "--trials", "20")
+    check_keys(out, "adaptive")
+    assert out["order_only"] is False and out["held"] is True and out["theorem"].startswith("Thm D.1")
+    out = run_json(capsys, "--instance", "j1", "--d", "2", "--algorithm", "xpo", "--eps", "0.2", "--delta", "0.25",
+                   "--rho", "0.2", "--trials", "8", "--T-max", "6")
+    check_keys(out, "xpo")
+    assert out["order_only"] is True and out["capped"] is True and out["held"] is None
+    assert out["sizes_at_bound"]["T"] == 6
+
+
+def test_verify_json_keys_for_the_other_algorithms(capsys):
+    for args, alg in ((["--instance", "hard", "--d", "2", "--M", "8", "--Delta", "0.5"], "bon"),
+                      (["--instance", "random", "--X", "2", "--Y", "6"], "sft"),
+                      (["--instance", "j1", "--d", "2", "--n-max", "64"], "dpo")):
+        out = run_json(capsys, *args, "--algorithm", alg, "--eps", "0.2", "--delta", "0.25", "--rho", "0.2",
+                       "--trials", "10")
+        check_keys(out, alg)
+
+
+def test_verify_unsupported_combinations_fail_in_one_line(capsys):
+    from sharpsim.commands.verify import ALGORITHMS, INSTANCES, SUPPORTED
+
+    unsupported = [(i, a) for i in INSTANCES for a in ALGORITHMS if a not in SUPPORTED[i]]
+    assert sorted(unsupported) == [("hard", "xpo"), ("j1", "adaptive"), ("j1", "sft"), ("random", "xpo")]
+    for inst, alg in unsupported:
+        assert main(["verify", "--instance", inst, "--algorithm", alg, "--eps", "0.1", "--delta", "0.1",
+                     "--rho", "0.1"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and f"--algorithm {alg} is not supported on --instance {inst}" in err
+        assert ", ".join(SUPPORTED[inst]) in err

@@ -49,7 +49,7 @@ from ..classes import LOG_TABLE_FNS, PROJECTIONS
 from ..oracle import Oracle, _draw_from_rows, prompts_core
 from .result import LearnerResult
 
-__all__ = ["xpo_sharpening", "xpo_core", "alpha_j3"]
+__all__ = ["xpo_sharpening", "xpo_core", "alpha_j3", "t_capacity"]
 
 
 def alpha_j3(beta, B, Y, d, T, eps, delta, rho, constant: float = 1.0) -> float:
@@ -76,15 +76,48 @@ def _oracle_eval(logp, x, y):
     return logp[x, y]
 
 
-@partial(jax.jit, static_argnames=("kind", "T", "n_val", "inner_steps"))
-def xpo_core(key, logp, log_mu, arrays, params0, beta, alpha, weight, smooth, kind, T, n_val, inner_steps):
+def t_capacity(T: int) -> int:
+    """Static padded round count for T live rounds: the next power of 8 >= max(T, 8).
+
+    XPO allocates ``T_cap`` = t_capacity(T) slots and runs only the T live rounds (a while
+    loop; the padding costs one J_hat evaluation per empty slot), so a search over T compiles
+    once per factor 8 instead of once per T (as the oracle's n_cap does for prompts)."""
+    T = max(int(T), 1)
+    c = 8
+    while c < T:
+        c *= 8
+    return c
+
+
+def xpo_core(key, logp, log_mu, arrays, params0, beta, alpha, weight, smooth, kind, T, n_val, inner_steps,
+             T_cap=None):
     """Pure XPO run (jit/vmap-able). The learner's logic touches ``logp`` only through
     ``_oracle_draw`` / ``_oracle_eval`` / ``_oracle_prompt``. Returns
-    (policy [X, Y], queries, extended_queries, prompts, selected round, J_hat [T])."""
+    (policy [X, Y], queries, extended_queries, prompts, selected round, J_hat [T_cap]).
+
+    ``T`` (rounds) may be a Python int or a traced integer; ``T_cap`` (static, default
+    :func:`t_capacity` of T) fixes the shapes: the rounds run in a ``fori_loop`` up to T
+    (rounds t >= T are never executed) and the T_cap - T padding slots get J_hat = -inf, so
+    they are never selected. The live rounds' keys do not depend on T_cap (round keys are a
+    chain; validation keys are ``jax.random.split(kval, T_cap)``, prefix-consistent with
+    threefry-partitionable keys): the result for a given T is the same for every T_cap >= T.
+    """
+    if T_cap is None:
+        T_cap = t_capacity(T)
+    if isinstance(T, int) and T > T_cap:
+        raise ValueError(f"T_cap = {T_cap} must be >= T = {T}")
+    return _xpo_padded(key, logp, log_mu, arrays, params0, beta, alpha, weight, smooth, T, kind, int(T_cap),
+                       n_val, inner_steps)
+
+
+@partial(jax.jit, static_argnames=("kind", "T_cap", "n_val", "inner_steps"))
+def _xpo_padded(key, logp, log_mu, arrays, params0, beta, alpha, weight, smooth, T, kind, T_cap, n_val,
+                inner_steps):
     log_table = partial(LOG_TABLE_FNS[kind], arrays)
     project = partial(PROJECTIONS[kind], arrays)
     L = weight * 16.0 * beta * beta * smooth + alpha * smooth + 1e-12
     kloop, kval = jax.random.split(key)
+    T = jnp.asarray(T, dtype=jnp.int32)
 
     def objective(p, buf):
         xs, ys, y2s, lps, lp2s, mask = buf
@@ -106,11 +139,12 @@ def xpo_core(key, logp, log_mu, arrays, params0, beta, alpha, weight, smooth, ki
 
         return jax.lax.fori_loop(0, inner_steps, body, (p0, p0, jnp.array(1.0)))[0]
 
-    buf0 = (jnp.zeros(T, jnp.int32), jnp.zeros(T, jnp.int32), jnp.zeros(T, jnp.int32),
-            jnp.zeros(T), jnp.zeros(T), jnp.zeros(T))
+    buf0 = (jnp.zeros(T_cap, jnp.int32), jnp.zeros(T_cap, jnp.int32), jnp.zeros(T_cap, jnp.int32),
+            jnp.zeros(T_cap), jnp.zeros(T_cap), jnp.zeros(T_cap))
+    iterates0 = jax.tree.map(lambda a: jnp.zeros((T_cap,) + a.shape, a.dtype), params0)
 
-    def round_(carry, t):
-        p, buf, k = carry
+    def round_(t, carry):
+        p, buf, k, its = carry
         k, kx, kb, ko, k2 = jax.random.split(k, 5)
         x = _oracle_prompt(kx, log_mu)
         y_base, lp_base = _oracle_draw(kb, logp, x)          # used at t = 0 (pi^(1) = pi_base)
@@ -123,9 +157,11 @@ def xpo_core(key, logp, log_mu, arrays, params0, beta, alpha, weight, smooth, ki
         buf = (xs.at[t].set(x), ys.at[t].set(y), y2s.at[t].set(y2), lps.at[t].set(lp),
                lp2s.at[t].set(lp2), mask.at[t].set(1.0))
         p = fista(p, buf)
-        return (p, buf, k), p
+        its = jax.tree.map(lambda a, v: a.at[t].set(v), its, p)
+        return p, buf, k, its
 
-    (_, _, _), iterates = jax.lax.scan(round_, (params0, buf0, kloop), jnp.arange(T))
+    # a while loop with a trip count T that is shared by a whole vmapped batch: no padded work
+    _, _, _, iterates = jax.lax.fori_loop(0, T, round_, (params0, buf0, kloop, iterates0))
 
     def j_hat(p, k):
         kx, ky = jax.random.split(k)
@@ -135,7 +171,8 @@ def xpo_core(key, logp, log_mu, arrays, params0, beta, alpha, weight, smooth, ki
         lps = _oracle_eval(logp, xs, ys)
         return jnp.mean((1.0 + beta) * lps - beta * lt[xs, ys])
 
-    J = jax.vmap(j_hat)(iterates, jax.random.split(kval, T))
+    J = jax.vmap(j_hat)(iterates, jax.random.split(kval, T_cap))
+    J = jnp.where(jnp.arange(T_cap) < T, J, -jnp.inf)
     sel = jnp.argmax(J)
     best = jax.tree.map(lambda a: a[sel], iterates)
     policy = jnp.exp(log_table(best))
@@ -193,4 +230,4 @@ def xpo_sharpening(oracle: Oracle, cls, T: int, beta: float, key, alpha: float |
     oracle.prompts += int(pr)
     return LearnerResult(np.asarray(policy), int(q), int(e), int(pr),
                          {"T": T, "beta": beta, "alpha": alpha, "weight": w, "selected_round": int(sel) + 2,
-                          "J_hat": np.asarray(J), "n_val": n_val})
+                          "J_hat": np.asarray(J)[:T], "n_val": n_val})

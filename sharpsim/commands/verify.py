@@ -7,8 +7,22 @@ Clopper-Pearson interval; "n/a" for order-only bounds). See :func:`sharpsim.sim.
 
 Instances: ``hard`` (the lower-bound family, SPEC 4.4: --d, --M, --Delta; default
 Delta = 16 eps; classes: {bon_law(pi^I, N)} etc., log|Pi| = d log M), ``random``
-(Dirichlet table, --X, --Y, --alpha, finite class of --K members containing the target),
-``j1`` (Example J.1, --d, --size; linear softmax class, for xpo / dpo).
+(Dirichlet table, --X, --Y, --alpha, finite class of --K members containing the target:
+bon_law for sft, the exact adaptive-BoN law for adaptive, tilted for dpo), ``j1``
+(Example J.1, --d, --size; linear softmax class, for xpo / dpo).
+
+Supported algorithm x instance combinations (:data:`SUPPORTED`; anything else exits 2 with
+one line naming what is supported):
+
+    hard:   bon, sft, adaptive, dpo      (xpo needs a linear-softmax class: use j1)
+    random: bon, sft, adaptive, dpo      (idem)
+    j1:     bon, dpo, xpo                (sft / adaptive: F9 / Theorem D.1 need a finite class)
+
+Theorems 4.2 (DPO) and J.3 (XPO) are order-only, so ``held`` is null for them; their
+prescribed sizes are usually astronomically large, so the simulation is capped at
+--n-max prompts (dpo, default 4096) and --T-max rounds (xpo, default 64), reported as
+``capped`` with the success frequency at the capped size. A bound whose T exceeds 1e300
+has bound_m = inf, printed as null in --json.
 """
 
 from __future__ import annotations
@@ -18,6 +32,22 @@ import math
 
 INSTANCES = ("hard", "random", "j1")
 ALGORITHMS = ("bon", "sft", "adaptive", "dpo", "xpo")
+SUPPORTED = {
+    "hard": ("bon", "sft", "adaptive", "dpo"),
+    "random": ("bon", "sft", "adaptive", "dpo"),
+    "j1": ("bon", "dpo", "xpo"),
+}
+"""instance -> the algorithms ``sharpsim verify`` runs on it."""
+
+
+def check_supported(instance: str, algorithm: str) -> None:
+    """ValueError (one line, naming what is supported) unless the combination is in SUPPORTED."""
+    if algorithm not in SUPPORTED[instance]:
+        where = [i for i in INSTANCES if algorithm in SUPPORTED[i]]
+        raise ValueError(
+            f"--algorithm {algorithm} is not supported on --instance {instance} "
+            f"(it runs on --instance {'/'.join(where)}; --instance {instance} supports "
+            f"{', '.join(SUPPORTED[instance])})")
 
 
 def register(sub) -> None:
@@ -38,6 +68,8 @@ def register(sub) -> None:
     p.add_argument("--alpha", type=float, default=0.5, help="random: Dirichlet concentration")
     p.add_argument("--size", type=int, default=None, help="j1: |Y| (default min(2^d, 256))")
     p.add_argument("--constant", type=float, default=1.0, help="constant for order-only bounds")
+    p.add_argument("--n-max", type=int, default=4096, help="dpo: cap on the prompts simulated (default 4096)")
+    p.add_argument("--T-max", type=int, default=64, help="xpo: cap on the rounds simulated (default 64)")
     p.add_argument("--progress", action="store_true", help="tqdm progress bars on stderr")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -65,15 +97,19 @@ def run(args) -> int:
     from .._validate import check_int, check_open_unit
     from ..sim import theory_vs_simulation
 
+    check_supported(args.instance, args.algorithm)
     for name in ("eps", "delta", "rho"):
         check_open_unit(getattr(args, name), name)
     check_int(args.trials, "trials")
+    check_int(args.n_max, "n_max")
+    check_int(args.T_max, "T_max", minimum=2)
     problem = build(args)
     res = theory_vs_simulation(problem, args.algorithm, args.eps, args.delta, args.rho,
                                jax.random.key(args.seed + 1), trials=args.trials,
-                               progress=True if args.progress else None, constant=args.constant)
+                               progress=True if args.progress else None, constant=args.constant,
+                               n_max=args.n_max, T_max=args.T_max)
     if args.json:
-        print(json.dumps(res, default=_jsonable))
+        print(json.dumps(_finite_or_null(res), default=_jsonable, allow_nan=False))
         return 0
     lo, hi = res["empirical_m_range"]
     held = "n/a (order-only)" if res["held"] is None else ("yes" if res["held"] else "NO (violated)")
@@ -93,6 +129,17 @@ def run(args) -> int:
     if res["ratio"] is not None:
         print(f"  ratio bound / empirical: {res['ratio']:.4g}")
     return 0
+
+
+def _finite_or_null(v):
+    """Non-finite floats (an XPO bound beyond 1e300: inf) -> None, so the output is strict JSON."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _finite_or_null(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite_or_null(x) for x in v]
+    return v
 
 
 def _jsonable(v):
