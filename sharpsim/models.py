@@ -434,6 +434,14 @@ class LinearSoftmax(_TableModel):
     def d(self) -> int:
         return self.phi.shape[2]
 
+    @property
+    def X(self) -> int:
+        return self.phi.shape[0]
+
+    @property
+    def Y(self) -> int:
+        return self.phi.shape[1]
+
     def log_table(self) -> np.ndarray:
         z = self.log_pi_zero + self.phi @ self.theta
         return z - np_logsumexp(z, axis=1, keepdims=True)
