@@ -61,6 +61,8 @@ __all__ = [
     "loglog_slope",
     "error_core",
     "sft_trial_core",
+    "tabular_star_columns",
+    "tabular_sft_error_core",
 ]
 
 ALGORITHMS = ("bon", "sft", "adaptive", "dpo", "xpo")
@@ -265,6 +267,87 @@ def sft_trial_core(key, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap):
     return error_core(q, logp, delta, mu), d.queries.astype(jnp.float64), jnp.float64(0)
 
 
+# ---- the tabular fast path: learn-and-evaluate without [X, Y] tables per trial
+
+
+def tabular_star_columns(logp):
+    """Evaluation-side precomputation for the tabular fast path, once per problem.
+
+    y*(x) = core.argmax_set(logp) (the exact evaluator's argmax set, SPEC 3.1). Returns
+    (a, b, two): int [X] the first and last column of y*(x), bool [X] |y*(x)| = 2; or None
+    when some |y*(x)| > 2 (then the fast path cannot reproduce the generic path's summation
+    order of three or more rounded terms bit for bit, and :func:`run_trials` uses the generic
+    path). This reads the table, so it belongs to the *evaluator*, never to the learner
+    (DESIGN.md: evaluation is exact against the table; learning is only through the oracle).
+    """
+    star = np.asarray(core.argmax_set(jnp.asarray(logp)))
+    size = star.sum(axis=-1)
+    if size.max() > 2:
+        return None
+    Y = star.shape[1]
+    a = np.argmax(star, axis=-1)
+    b = Y - 1 - np.argmax(star[:, ::-1], axis=-1)
+    return jnp.asarray(a), jnp.asarray(b), jnp.asarray(size == 2)
+
+
+def tabular_sft_error_core(x, y, w, star_a, star_b, two, delta, mu, Y):
+    """Exact sharpness error of the tabular MLE fitted to the oracle's (x, y, w), in O(n + X).
+
+    The tabular MLE (:class:`sharpsim.classes.TabularClass`) is q(y|x) = c(x, y) / c(x) on
+    seen prompts and 1 / Y on unseen ones; the evaluator only needs its mass on y*(x):
+    q(y*(x)|x) = sum_{y in y*(x)} q(y|x). With |y*(x)| <= 2 (columns a(x), b(x), from
+    :func:`tabular_star_columns`) that is fl(c(x, a)/c(x)) [+ fl(c(x, b)/c(x))] -- the same
+    correctly rounded quotients, added in the only possible way, as :func:`error_core` on the
+    full table from ``MLE_CORES["tabular"]``, so the error is bit-identical (tested).
+    Learner part: the counts c(x), c(x, a), c(x, b) come only from the oracle's outputs;
+    evaluator part: which columns are in y*(x) (star_a, star_b, two) comes from the table.
+    err = sum_x mu(x) 1{q(y*(x)|x) <= 1 - delta} (non-strict event, D5).
+    """
+    X = mu.shape[0]
+    in_a = y == star_a[x]
+    in_b = two[x] & (y == star_b[x])
+    cols = jnp.stack([w, jnp.where(in_a, w, 0.0), jnp.where(in_b, w, 0.0)], axis=-1)
+    c = jnp.zeros((X, 3)).at[x].add(cols)
+    tot, ca, cb = c[:, 0], c[:, 1], c[:, 2]
+    live = tot > 0
+    den = jax.lax.optimization_barrier(jnp.where(live, tot, 1.0))
+    qa = jnp.where(live, ca / den, 1.0 / Y)
+    qb = jnp.where(live, cb / den, 1.0 / Y)
+    mass = qa + jnp.where(two, qb, 0.0)
+    return jnp.sum(jnp.where(mass <= 1.0 - delta, mu, 0.0))
+
+
+def _sft_tabular_chunk(keys, logp, log_mu, mu, n, N, delta, star, n_cap, literal):
+    """One vmapped chunk of SFT-Sharpening trials with the tabular class, fast path (same key
+    split and oracle cores as :func:`sft_trial_core`; the fit key is unused, as by the tabular MLE)."""
+    Y = logp.shape[1]
+
+    def one(key):
+        kd, _ = jax.random.split(key)
+        if literal:
+            d = bon_draws_literal_core(kd, logp, log_mu, n, N, n_cap)
+        else:
+            d = bon_draws_core(kd, logp, log_mu, n, N, n_cap)
+        err = tabular_sft_error_core(d.x, d.y, d.w, *star, delta, mu, Y)
+        return err, d.queries.astype(jnp.float64), jnp.float64(0)
+
+    return jax.vmap(one)(keys)
+
+
+def _sft_tabular_map(keys, logp, log_mu, mu, n, N, delta, star, n_cap, per, literal):
+    """G = len(keys) / per chunks of ``per`` vmapped trials, run by ``lax.map`` in one call: the
+    oracle's per-problem work (the BoN law of the table, its CDF), which does not depend on the
+    trial, is then computed once per call (hoisted out of the loop by XLA) rather than once per
+    chunk, and the chunks stay small enough for the cache (about 1.5x here)."""
+    ks = keys.reshape((-1, per) + keys.shape[1:])
+    out = jax.lax.map(lambda k: _sft_tabular_chunk(k, logp, log_mu, mu, n, N, delta, star, n_cap, literal), ks)
+    return tuple(o.reshape(-1) for o in out)
+
+
+_sft_tabular_scan = jax.jit(partial(_sft_tabular_map, literal=False), static_argnames=("n_cap", "per"))
+_sft_tabular_literal_scan = jax.jit(partial(_sft_tabular_map, literal=True), static_argnames=("n_cap", "per", "N"))
+
+
 @partial(jax.jit, static_argnames=("kind", "n_cap"))
 def _sft_batch(keys, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap):
     return jax.vmap(lambda k: sft_trial_core(k, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap))(keys)
@@ -372,13 +455,17 @@ def _progress(total, desc, progress):
 def run_trials(problem: Problem, algorithm: str, key, trials: int, eps: float, delta: float, *,
                n=None, N=None, mu_stop=None, beta=None, T=None, cls=None, alpha=None, n_val: int = 16,
                inner_steps: int = 200, max_draws: int = 10**7, literal: bool = False, conf: float = 0.95,
-               chunk=None, progress=None, rho: float = 0.1) -> TrialStats:
+               chunk=None, progress=None, rho: float = 0.1, fast: bool = True) -> TrialStats:
     """K = ``trials`` independent trials of ``algorithm`` on ``problem`` (see the module docstring).
 
     Sizes: sft: n, N; adaptive: n, mu_stop; dpo: n, beta; bon: N; xpo: T, beta (alpha: None ->
     Theorem J.3's alpha(T) with eps, delta, rho). ``cls`` overrides the problem's class.
     ``literal`` (sft only): draw the N responses literally instead of the exact shortcut.
     Trial keys are ``jax.random.split(key, trials)``: the results do not depend on ``chunk``.
+    ``fast`` (sft with the tabular class): evaluate the trial's MLE from the draws in O(n + X)
+    (:func:`tabular_sft_error_core`) instead of building [X, Y] tables; bit-identical errors.
+    It applies when every |y*(x)| <= 2; otherwise (or with ``fast=False``) the generic path
+    (counts -> ``MLE_CORES[kind]`` -> :func:`error_core`) runs.
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
@@ -388,6 +475,7 @@ def run_trials(problem: Problem, algorithm: str, key, trials: int, eps: float, d
     keys = jax.random.split(key, trials)
     logp, log_mu, mu = jnp.asarray(problem.logp), jnp.asarray(problem.log_mu), jnp.asarray(problem.mu)
     sizes = {}
+    scanned = False
     if algorithm == "bon":
         N = check_int(N, "N")
         sizes = {"N": N}
@@ -401,7 +489,20 @@ def run_trials(problem: Problem, algorithm: str, key, trials: int, eps: float, d
         n_cap = capacity(n)
         sizes = {"n": n, "N": N}
         per = max(1, min(128, (1 << 22) // (n_cap * (N if literal else 1))))
-        if literal:
+        star = tabular_star_columns(problem.logp) if (fast and cls.kind == "tabular") else None
+        if star is not None:
+            # no [X, Y] table per trial; chunks of `inner` vmapped trials, G chunks per call (lax.map)
+            inner = int(chunk) if chunk else max(1, min(64, (1 << 22) // (n_cap * (N if literal else 1))))
+            n_chunks = -(-trials // inner)
+            G = -(-n_chunks // -(-n_chunks // 16))  # at most 16 chunks per call, balanced calls
+            per, chunk, scanned = G * inner, None, True
+            if literal:
+                def fn(ks):
+                    return _sft_tabular_literal_scan(ks, logp, log_mu, mu, n, N, delta, star, n_cap, inner)
+            else:
+                def fn(ks):
+                    return _sft_tabular_scan(ks, logp, log_mu, mu, n, float(N), delta, star, n_cap, inner)
+        elif literal:
             def fn(ks):
                 return _sft_literal_batch(ks, logp, log_mu, mu, n, N, delta, cls.arrays, cls.kind, n_cap)
         else:
@@ -444,12 +545,13 @@ def run_trials(problem: Problem, algorithm: str, key, trials: int, eps: float, d
     per = int(chunk) if chunk else per
     bar = _progress(trials, f"{algorithm} {sizes}", progress)
     errs, qs, exts = [], [], []
-    per = min(per, trials)
+    if not scanned:
+        per = min(per, trials)
     for s in range(0, trials, per):
         ks = keys[s : s + per]
         live = ks.shape[0]
         if live < per:  # pad the last chunk to the same shape (no recompilation); padding is discarded
-            ks = jnp.concatenate([ks, keys[: per - live]])
+            ks = jnp.concatenate([ks, jnp.repeat(keys[:1], per - live, axis=0)])
         e, q, x = fn(ks)
         errs.append(np.asarray(e)[:live])
         qs.append(np.asarray(q)[:live])
