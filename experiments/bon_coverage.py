@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import jax
 import numpy as np
-from scipy import stats
 
 import sharpsim as s
+from sharpsim.sim import clopper_pearson
 
 from . import style
 
@@ -47,13 +47,6 @@ def total_steps(c: Config) -> int:
     return len(c.C_values) * len(c.N_grid) + len(c.alphas)
 
 
-def _cp(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    a = (1 - level) / 2
-    lo = 0.0 if k == 0 else stats.beta.ppf(a, k, n - k + 1)
-    hi = 1.0 if k == n else stats.beta.ppf(1 - a, k + 1, n - k)
-    return float(lo), float(hi)
-
-
 def run(c: Config, progress) -> dict:
     key = jax.random.key(c.seed)
     k_inst, k_sim, k_wait = jax.random.split(key, 3)
@@ -71,7 +64,7 @@ def run(c: Config, progress) -> dict:
             res = s.best_of_n(kb, base, x, N)
             hits = int(star[x, res.y].sum())
             sim.append(hits / c.trials)
-            lo_, hi_ = _cp(hits, c.trials)
+            lo_, hi_ = clopper_pearson(hits, c.trials)
             lo.append(lo_)
             hi.append(hi_)
             progress(1)

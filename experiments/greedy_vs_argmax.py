@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import jax
 import numpy as np
-from scipy import stats
 
 import sharpsim as s
+from sharpsim.sim import clopper_pearson
 from sharpsim.instances import greedy_failure, prop_e2
 
 from . import style
@@ -55,13 +55,6 @@ QUICK = Config(X=300, shapes=((4, 2),), alphas=(0.2, 1.0), temperatures=(0.5, 1.
 
 def total_steps(c: Config) -> int:
     return len(c.shapes) * len(c.alphas) * len(c.temperatures) + 1
-
-
-def _cp(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    a = (1 - level) / 2
-    lo = 0.0 if k == 0 else stats.beta.ppf(a, k, n - k + 1)
-    hi = 1.0 if k == n else stats.beta.ppf(1 - a, k + 1, n - k)
-    return float(lo), float(hi)
 
 
 def greedy_success_uniform_ties(model: s.AutoregressiveLM, x, target, rtol: float = 1e-12) -> np.ndarray:
@@ -141,7 +134,7 @@ def run(c: Config, progress) -> dict:
     for b in range(c.bins):
         sel = idx == b
         n_b, k_b = int(sel.sum()), int(ok[sel].sum())
-        lo, hi = _cp(k_b, n_b) if n_b else (float("nan"), float("nan"))
+        lo, hi = clopper_pearson(k_b, n_b) if n_b else (float("nan"), float("nan"))
         bins.append(dict(lo_edge=float(edges[b]), hi_edge=float(edges[b + 1]), n=n_b, k=k_b,
                          rate=k_b / n_b if n_b else None, ci_lo=lo if n_b else None, ci_hi=hi if n_b else None,
                          p_mean=float(p[sel].mean()) if n_b else None))

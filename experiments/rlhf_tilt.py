@@ -37,9 +37,9 @@ from dataclasses import dataclass
 
 import jax
 import numpy as np
-from scipy import stats
 
 import sharpsim as s
+from sharpsim.sim import clopper_pearson
 from sharpsim.instances import two_level_coverage_range, two_level_family
 
 from . import style
@@ -77,13 +77,6 @@ QUICK = Config(beta_points=25, sim_betas=(0.01, 0.1, 1.0), draws=600, random_X=1
 
 def total_steps(c: Config) -> int:
     return len(c.margins) * 2 + len(c.dpo_margins) * len(c.dpo_eps)
-
-
-def _cp(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    a = (1 - level) / 2
-    lo = 0.0 if k == 0 else stats.beta.ppf(a, k, n - k + 1)
-    hi = 1.0 if k == n else stats.beta.ppf(1 - a, k + 1, n - k)
-    return float(lo), float(hi)
 
 
 def extremal_instance(Y: int, gamma_margin: float) -> s.TabularLM:
@@ -152,8 +145,8 @@ def run(c: Config, progress) -> dict:
             pol = s.TabularLM(s.tilted(base, float(b)))
             draws = np.asarray(pol.sample(jax.random.fold_in(jax.random.fold_in(key, i), j), np.array([0]), c.draws))
             k = int((draws == 0).sum())
-            lo, hi = _cp(k, c.draws)
-            lo6, hi6 = _cp(k, c.draws, 1 - 1e-6)
+            lo, hi = clopper_pearson(k, c.draws)
+            lo6, hi6 = clopper_pearson(k, c.draws, 1 - 1e-6)
             sim.append(dict(beta=float(b), freq=k / c.draws, lo=lo, hi=hi, lo_1e6=lo6, hi_1e6=hi6,
                             exact=float(s.argmax_mass(pol, base)[0])))
         progress(1)

@@ -38,10 +38,10 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy import stats
 from scipy.special import logsumexp
 
 import sharpsim as s
+from sharpsim.sim import clopper_pearson
 
 from . import style
 
@@ -83,13 +83,6 @@ QUICK = Config(X=40, reps=5, tasks=TASKS[:1] + TASKS[4:], models=MODELS[1:2] + M
 
 def total_steps(c: Config) -> int:
     return len(c.tasks) * len(c.models)
-
-
-def _cp(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    a = (1 - level) / 2
-    lo = 0.0 if k == 0 else stats.beta.ppf(a, k, n - k + 1)
-    hi = 1.0 if k == n else stats.beta.ppf(1 - a, k + 1, n - k)
-    return float(lo), float(hi)
 
 
 BUF = 2**17
@@ -203,8 +196,8 @@ def _cell(model: s.AutoregressiveLM, answer: np.ndarray, c: Config, key, Y_pad: 
     T = x.size
     y = s.best_of_n(k_bon, padded, x, N).y
     hits = int(correct[x, y].sum())
-    bon_lo, bon_hi = _cp(hits, T)
-    bon_lo6, bon_hi6 = _cp(hits, T, 1 - 1e-6)
+    bon_lo, bon_hi = clopper_pearson(hits, T)
+    bon_lo6, bon_hi6 = clopper_pearson(hits, T, 1 - 1e-6)
     # majority vote depends on the N sampled sequences only through their answers (last tokens),
     # which are i.i.d. from the answer law pi(a|x) = sum_{y: y_H = a} pi(y|x): draw those directly
     log_ans = np.full((X, V_pad), -np.inf)
@@ -215,7 +208,7 @@ def _cell(model: s.AutoregressiveLM, answer: np.ndarray, c: Config, key, Y_pad: 
     prio = np.asarray(_uniform_buf(k_tie))[: T * V_pad].reshape(T, V_pad)  # uniform tie-breaking
     vote = np.argmax(np.where(counts == counts.max(axis=1, keepdims=True), prio, -1.0), axis=1)
     maj = int((vote == answer[x]).sum())
-    maj_lo, maj_hi = _cp(maj, T)
+    maj_lo, maj_hi = clopper_pearson(maj, T)
     return dict(acc_greedy=acc_greedy, acc_sample=acc_sample, acc_bon=acc_bon, pass_n=pass_n, argmax_correct=argmax_ok,
                 mc_bon=hits / T, mc_bon_lo=bon_lo, mc_bon_hi=bon_hi, mc_bon_lo_1e6=bon_lo6, mc_bon_hi_1e6=bon_hi6,
                 mc_majority=maj / T, mc_majority_lo=maj_lo, mc_majority_hi=maj_hi, trials=T,
