@@ -39,7 +39,7 @@ import numpy as np
 
 from . import core
 from ._validate import check_int, check_positive, log_table_of, mu_of
-from .sampling import adaptive_one, best_of_n_core
+from .sampling import adaptive_one, best_of_n_table_core
 
 __all__ = [
     "Oracle",
@@ -164,7 +164,7 @@ def bon_draws_literal_core(key, logp, log_mu, n, N, n_cap):
     """
     k1, k2 = jax.random.split(key)
     x = prompts_core(k1, log_mu, n_cap)
-    y, _ = best_of_n_core(k2, logp[x], jnp.zeros(N))
+    y, _ = best_of_n_table_core(k2, logp, x, jnp.zeros(N))
     w = _live(n, n_cap)
     draws = (w * N).astype(jnp.int64)
     return Draws(x, y, logp[x, y], w, jnp.sum(draws), draws)
@@ -311,7 +311,7 @@ class Oracle:
         if shortcut:
             y = _bon_shortcut_rows(key, self._logp, x, float(N))
         else:
-            y, _ = best_of_n_core(key, self._logp[x], jnp.zeros(N))
+            y, _ = best_of_n_table_core(key, self._logp, jnp.asarray(x), jnp.zeros(N))
         self.queries += N * int(x.shape[0])
         return np.asarray(y), np.asarray(self._logp[x, y])
 

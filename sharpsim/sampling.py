@@ -55,22 +55,10 @@ def _check_prompts(x, X):
 def best_of_n_core(key, logp_rows, N_static_draws):
     """Literal best-of-N on rows [B, Y] with draws [B, N] pre-shaped by ``N_static_draws`` (a dummy [N] array).
 
-    Returns (y [B], draws [B, N]). Same key, same outputs as
-    ``best_of_n_table_core(key, logp_rows, arange(B), N_static_draws)``.
+    Returns (y [B], draws [B, N]): :func:`best_of_n_table_core` with row b as the table row of
+    prompt b.
     """
-    B = logp_rows.shape[0]
-    N = N_static_draws.shape[0]
-    k1, k2 = jax.random.split(key)
-    u = jax.random.uniform(k1, (B, N), dtype=jnp.float64)
-    cdf = jnp.cumsum(jnp.exp(logp_rows), axis=-1)
-    draws = jax.vmap(lambda c, uu: jnp.searchsorted(c, uu * c[-1], side="right"))(cdf, u)
-    draws = jnp.minimum(draws, logp_rows.shape[-1] - 1)
-    # score by the tie-snapped table so that near-ties (core.TIE_RTOL) break uniformly, as in bon_law
-    scores = jnp.take_along_axis(jax.vmap(core.snap_ties)(logp_rows), draws, axis=-1)
-    best = jnp.max(scores, axis=-1, keepdims=True)
-    prio = jax.random.uniform(k2, (B, N), dtype=jnp.float64)
-    pick = jnp.argmax(jnp.where(scores == best, prio, -1.0), axis=-1)
-    return jnp.take_along_axis(draws, pick[:, None], axis=-1)[:, 0], draws
+    return best_of_n_table_core(key, logp_rows, jnp.arange(logp_rows.shape[0]), N_static_draws)
 
 
 def _count_le_rows(cdf, x, q):
@@ -93,10 +81,12 @@ def _count_le_rows(cdf, x, q):
 def best_of_n_table_core(key, logp_table, x, N_static_draws):
     """Literal best-of-N for prompts x [B] of a table [X, Y]; N from the dummy ``N_static_draws`` [N].
 
-    Same outputs, bit for bit, as ``best_of_n_core(key, logp_table[x], N_static_draws)`` (same
-    uniforms, same inverse-CDF search, same tie-snapped scores), but the per-table work (CDF,
-    :func:`sharpsim.core.snap_ties`) is done once on [X, Y] instead of once per prompt
-    occurrence [B, Y], and each draw searches its row in place. Returns (y [B], draws [B, N]).
+    Draw b's responses come from inverse-CDF search of u * cdf[x_b, -1] in row x_b, scores are
+    the tie-snapped log-probabilities (:func:`sharpsim.core.snap_ties`, so near-ties under
+    core.TIE_RTOL break uniformly, as in bon_law), and the output is a uniformly random draw among
+    those with the best score. The per-table work (CDF, snap_ties) is done once on [X, Y], not
+    once per prompt occurrence, and each draw searches its row in place (no [B, Y] gather).
+    Returns (y [B], draws [B, N]).
     """
     B = x.shape[0]
     N = N_static_draws.shape[0]
