@@ -9,7 +9,6 @@ the tabular MLE and the sharpness error). Both give identical errors for the sam
 from __future__ import annotations
 
 import importlib.util
-import time
 from pathlib import Path
 
 import numpy as np
