@@ -37,6 +37,7 @@ from scipy import stats
 from . import core
 from ._validate import check_int, check_open_unit, log_table_of, mu_of
 from .algorithms.xpo import alpha_j3, t_capacity, xpo_core
+from .stats import clopper_pearson, loglog_slope  # noqa: F401  (re-exported)
 from .classes import DPO_CORES, MLE_CORES, counts_core
 from .oracle import (
     _draw_from_rows,
@@ -66,43 +67,6 @@ __all__ = [
 ]
 
 ALGORITHMS = ("bon", "sft", "adaptive", "dpo", "xpo")
-
-
-# --------------------------------------------------------------------------- intervals
-
-
-def clopper_pearson(k: int, n: int, conf: float = 0.95) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) two-sided interval for a binomial proportion k / n.
-
-    [B(a/2; k, n-k+1), B(1-a/2; k+1, n-k)] with a = 1 - conf (0 / 1 at the ends).
-
-    >>> clopper_pearson(0, 10)[0], round(clopper_pearson(0, 10)[1], 4)
-    (0.0, 0.3085)
-    """
-    k, n = int(k), check_int(n, "n")
-    if not 0 <= k <= n:
-        raise ValueError(f"k must lie in [0, n={n}], got {k}")
-    a = 1.0 - check_open_unit(conf, "conf")
-    lo = 0.0 if k == 0 else float(stats.beta.ppf(a / 2, k, n - k + 1))
-    hi = 1.0 if k == n else float(stats.beta.ppf(1 - a / 2, k + 1, n - k))
-    return lo, hi
-
-
-def loglog_slope(x, y) -> tuple[float, float]:
-    """Least-squares slope of log y against log x, with its standard error (for order-only
-    bounds: compare to the theorem's exponent, e.g. 1 for C_cov, -2 for eps in Eq. 7)."""
-    lx, ly = np.log(np.asarray(x, dtype=float)), np.log(np.asarray(y, dtype=float))
-    if lx.shape != ly.shape or lx.size < 2:
-        raise ValueError("x and y must have the same length >= 2")
-    A = np.stack([lx, np.ones_like(lx)], axis=1)
-    coef, res, *_ = np.linalg.lstsq(A, ly, rcond=None)
-    dof = lx.size - 2
-    if dof > 0:
-        s2 = float(np.sum((ly - A @ coef) ** 2)) / dof
-        se = math.sqrt(s2 / float(np.sum((lx - lx.mean()) ** 2)))
-    else:
-        se = float("nan")
-    return float(coef[0]), se
 
 
 # --------------------------------------------------------------------------- problems
