@@ -1,7 +1,7 @@
 """Figure 9 of the catalogue: SFT-Sharpening amortizes best-of-N (a toy analog of the paper's
 Table 1 and Figs. 7-9; SPEC 8.4, 8.5).
 
-Base model: a toy autoregressive "task" of :mod:`experiments.toy_lift` (``toy_task`` + ``perturb``):
+Base model: a toy autoregressive "task" of :mod:`sharpsim.instances.toy` (``toy_task`` + ``perturb``):
 X prompts, V tokens, horizon H, full-history softmax conditionals; each prompt has a correct chain
 whose last token is the answer a*(x); the correct chain is the sequence argmax on (almost) every
 prompt while greedy decoding often takes a trap first token. The base model is a "hot" model of
@@ -43,10 +43,10 @@ from scipy import stats
 
 import sharpsim as s
 from sharpsim.classes import counts_core
+from sharpsim.instances.toy import perturb, toy_task
 from sharpsim.oracle import Oracle
 
 from . import style
-from .toy_lift import perturb, toy_task
 
 NAME = "amortization"
 DESCRIPTION = "toy Table 1 / Figs 7-9: SFT on best-of-N outputs vs inference-time best-of-N (accuracy, log-lik lift)"

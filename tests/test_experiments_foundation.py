@@ -66,7 +66,7 @@ def test_toy_lift(quick_results, tmp_path):
 
 
 def test_toy_task_structure():
-    from experiments.toy_lift import perturb, toy_task
+    from sharpsim.instances.toy import perturb, toy_task
 
     X, V, H, pc, pt, q = 30, 4, 3, 0.3, 0.45, 0.9
     conds, correct, trap = toy_task(jax.random.key(3), X, V, H, 0.5, pc, pt, q, 3.0)

@@ -4,6 +4,7 @@ plus random families with controllable coverage and margin."""
 from .families import power_law_family, power_law_margin, two_level_coverage_range, two_level_family
 from .hard import HardInstance, hard_instance, hard_instance_from_eps
 from .prop_e import cut_value, greedy_failure, max_cut_brute_force, maxcut_instance, prop_e2
+from .toy import answer_correct, perturb, toy_task
 from .separation import J1_MARGIN_FLOOR, J1Instance, example_j1, unit_vector_packing
 
 __all__ = [
@@ -23,4 +24,7 @@ __all__ = [
     "two_level_coverage_range",
     "power_law_family",
     "power_law_margin",
+    "toy_task",
+    "perturb",
+    "answer_correct",
 ]
