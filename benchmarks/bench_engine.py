@@ -1,6 +1,6 @@
 """Benchmark 4: the Monte-Carlo engine, SFT-Sharpening trials per second vs the plain per-trial loop.
 
-sharpsim.sim.run_trials (jitted, vmapped over trials, chunked) against tests/reference_sft.py
+sharpsim.engine.run_trials (jitted, vmapped over trials, chunked) against tests/reference_sft.py
 (one trial at a time: the same oracle core for the draws, then Python loops for counting,
 the tabular MLE and the sharpness error). Both give identical errors for the same keys
 (tests/test_sim.py); the agreement is re-checked here on the reference's trials.
@@ -30,7 +30,8 @@ def _setup(X, Y, n, N, trials):
     import jax
 
     from sharpsim.classes import TabularClass
-    from sharpsim.sim import Problem, run_trials
+    from sharpsim.instances.problems import Problem
+    from sharpsim.engine import run_trials
     from sharpsim.generators import dirichlet_table
 
     base = dirichlet_table(jax.random.PRNGKey(0), X, Y, 0.5)
@@ -63,7 +64,7 @@ def _sizes(quick):
 
 @register(
     "mc_engine",
-    description="SFT-Sharpening trials per second: sharpsim.sim.run_trials (tabular class) vs the plain "
+    description="SFT-Sharpening trials per second: sharpsim.engine.run_trials (tabular class) vs the plain "
                 "per-trial Python loop of tests/reference_sft.py",
     target="speedup_vs_reference_loop >= 100 (trials/s of run_trials / trials/s of the loop)",
     memory=_memory,
@@ -104,7 +105,7 @@ def bench_engine(cfg):
         return draws_j(ks, lpj, lmj)
 
     d = draws_v(ks)
-    from sharpsim.sim import tabular_sft_error_core, tabular_star_columns
+    from sharpsim.evaluation import tabular_sft_error_core, tabular_star_columns
 
     star = tabular_star_columns(pb.logp)
     eval_j = jax.jit(jax.vmap(lambda x, y, w, m: tabular_sft_error_core(x, y, w, *star, delta, m, Y),
@@ -115,7 +116,7 @@ def bench_engine(cfg):
                           fast=False).errors
 
     from sharpsim.classes import TabularClass
-    from sharpsim.sim import run_trials
+    from sharpsim.engine import run_trials
 
     secs["run_trials(fast=False), generic [X, Y] path"] = measure(generic, reps)
     ratios["fast_path_vs_generic_path"] = secs["run_trials(fast=False), generic [X, Y] path"]["median_s"] / secs[

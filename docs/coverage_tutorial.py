@@ -304,22 +304,23 @@ for d in (2, 4, 6, 8):
 assert rows[-1][4] > 20 * rows[0][4]  # the SFT target's N grows with |Y| ~ 2^d
 
 # %% [markdown]
-# Now run both learners through the counting oracle (`sharpsim.sim`), asking for success with
+# Now run both learners through the counting oracle (`sharpsim.engine`), asking for success with
 # probability about 0.9. SFT-Sharpening gets one prompt and the $N$ above. XPO (Algorithm 1) samples from its current model,
 # asks the base model for the likelihood of those samples (the extended access, counted
 # separately), and is charged for its validation samples too. We give XPO $T = 8$ rounds:
 
 # %%
-from sharpsim import sim
+from sharpsim import engine
+from sharpsim.instances import problems
 
 for d in (4, 8):
-    problem = sim.j1_problem(jax.random.key(d), d)
+    problem = problems.j1_problem(jax.random.key(d), d)
     inst = problem.info["instance"]
     beta = inst.gamma_margin / (2 * np.log(2 * inst.Y / delta))  # Theorem J.3's beta
-    xpo = sim.run_trials(problem, "xpo", jax.random.key(100 + d), trials=64, eps=0.1, delta=delta, T=8, beta=beta,
+    xpo = engine.run_trials(problem, "xpo", jax.random.key(100 + d), trials=64, eps=0.1, delta=delta, T=8, beta=beta,
                          progress=False)
     N_sft = rows[[r[0] for r in rows].index(d)][4]
-    sft = sim.run_trials(problem, "sft", jax.random.key(200 + d), trials=64, eps=0.1, delta=delta, n=1, N=N_sft,
+    sft = engine.run_trials(problem, "sft", jax.random.key(200 + d), trials=64, eps=0.1, delta=delta, n=1, N=N_sft,
                          progress=False)
     print(f"d={d}: XPO success {xpo.freq:.2f} CI=({xpo.ci[0]:.2f}, {xpo.ci[1]:.2f}) with m={xpo.m:.0f} queries; "
           f"SFT (n=1, N={N_sft}) success {sft.freq:.2f} with m={sft.m:.0f}")

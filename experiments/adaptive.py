@@ -10,10 +10,10 @@ Theorem 4.1; Lemma I.1, F19).
     draws only on the rare hard prompts: E[draws per prompt] <= (1 + mu_stop) C_bar_cov stays
     bounded and m ~ 1/eps.
     Both learners use realizable product classes ({bon_law(pi^I, N)} and the adaptive-BoN laws,
-    :func:`experiments.lower_bound.hard_problem_padded`) and run through the oracle
-    (``sharpsim.sim.run_trials``; m is the oracle's query count, random for the adaptive rule).
+    :func:`sharpsim.instances.problems.hard_problem_padded`) and run through the oracle
+    (``sharpsim.engine.run_trials``; m is the oracle's query count, random for the adaptive rule).
     Fixed N: N = N_pop, the smallest N whose exact population error is <= eps/2 (F7), n searched
-    by ``sim.empirical_sample_complexity``; adaptive: n searched. Success = P[err <= eps] >= 1 - rho
+    by ``engine.empirical_sample_complexity``; adaptive: n searched. Success = P[err <= eps] >= 1 - rho
     with err = P_x[pi_hat(y*|x) <= 1 - delta]. Overlaid: ``bounds.adaptive_sft_sample_complexity``
     (Theorem D.1 with the derived constant: m = n (1 + mu_stop) C_bar_cov, n = 23.3 ln(|Pi|/rho)/
     (delta eps)) and ``bounds.sft_sample_complexity`` (Theorem 4.1, derived constant); at the
@@ -35,12 +35,13 @@ import jax
 import numpy as np
 
 import sharpsim as s
-from sharpsim import bounds, sim
+from sharpsim import bounds, engine, stats
 from sharpsim.instances import two_level_family
+from sharpsim.instances.problems import hard_problem_padded
 from sharpsim.oracle import Oracle
+from sharpsim.quantities import population_N
 
 from . import style
-from .lower_bound import hard_problem_padded, n_pop
 
 NAME = "adaptive"
 DESCRIPTION = "adaptive vs fixed-N SFT-Sharpening: m vs eps (1/eps vs 1/eps^2) with bounds; Lemma I.1 stopping times"
@@ -81,10 +82,10 @@ def total_steps(c: Config) -> int:
 
 def _search(c, prob, algorithm, eps, key, n0, trials, **sizes):
     def evaluate(scale):
-        return sim.run_trials(prob, algorithm, key, trials, eps, c.delta, n=max(1, math.ceil(scale * n0)),
+        return engine.run_trials(prob, algorithm, key, trials, eps, c.delta, n=max(1, math.ceil(scale * n0)),
                               progress=False, **sizes)
 
-    sc = sim.empirical_sample_complexity(evaluate, c.rho, 1.0, bisect_steps=c.bisect_steps)
+    sc = engine.empirical_sample_complexity(evaluate, c.rho, 1.0, bisect_steps=c.bisect_steps)
     n_emp = None if sc.scale is None else max(1, math.ceil(sc.scale * n0))
     per_prompt = None
     if n_emp is not None:
@@ -93,7 +94,7 @@ def _search(c, prob, algorithm, eps, key, n0, trials, **sizes):
 
 
 def _check(c, prob, algorithm, eps, key, n, **sizes):
-    st = sim.run_trials(prob, algorithm, key, c.check_trials, eps, c.delta, n=n, progress=False, **sizes)
+    st = engine.run_trials(prob, algorithm, key, c.check_trials, eps, c.delta, n=n, progress=False, **sizes)
     return dict(n=n, m=st.m, freq=st.freq, ci=list(st.ci), held=bool(st.freq >= 1 - c.rho),
                 not_refuted=bool(st.ci[1] >= 1 - c.rho), trials=st.trials, **sizes)
 
@@ -110,7 +111,7 @@ def run(c: Config, progress) -> dict:
         C_cov, L = prob.info["C_cov"], prob.info["log_class_size"]
         C_bar = float(s.adaptive_coverage(np.exp(prob.logp), prob.mu))  # C_bar_cov = C_cov here (unique argmax)
         p_star = np.where(np.arange(prob.X) == 0, 1.0, 2.0 / M)
-        N = n_pop(p_star, prob.mu, c.delta, eps / 2)
+        N = population_N(p_star, prob.mu, c.delta, eps / 2)
         n0 = max(1, math.ceil(c.d / Delta))
         fixed = _search(c, prob, "sft", eps, jax.random.fold_in(k, 2), n0, c.trials_fixed, N=N)
         progress(1)
@@ -132,12 +133,12 @@ def run(c: Config, progress) -> dict:
     for name in ("fixed", "adaptive"):
         ok = [p for p in pts if p[name]["m"]]
         if len(ok) >= 2:
-            sl, se = sim.loglog_slope([p["eps"] for p in ok], [p[name]["m"] for p in ok])
+            sl, se = stats.loglog_slope([p["eps"] for p in ok], [p[name]["m"] for p in ok])
         else:
             sl, se = None, None
         bk = "bound_fixed" if name == "fixed" else "bound_adaptive"
         slopes[name] = dict(empirical=sl, se=se, theory=-2.0 if name == "fixed" else -1.0,
-                            bound=sim.loglog_slope([p["eps"] for p in pts], [p[bk] for p in pts])[0] if len(pts) >= 2 else None)
+                            bound=stats.loglog_slope([p["eps"] for p in pts], [p[bk] for p in pts])[0] if len(pts) >= 2 else None)
     stopping = _stopping(c, jax.random.fold_in(key, 900))
     progress(1)
     return dict(d=c.d, rho=c.rho, delta=c.delta, mu_stop=mu_stop, C_target=c.C_target, Delta_per_eps=c.Delta_per_eps,
@@ -186,7 +187,7 @@ def _stopping(c: Config, key) -> dict:
             fails = int((~star[i, y[sel]]).sum())
             ex_d, ex_f = bounds.adaptive_stopping_exact(table[i, : len(rows[i][1])], float(m))
             out[i]["sim"].append(dict(mu_stop=float(m), mean=float(dr.mean()), sem=float(dr.std(ddof=1) / math.sqrt(dr.size)),
-                                      fail=fails / dr.size, fail_ci=list(sim.clopper_pearson(fails, dr.size)),
+                                      fail=fails / dr.size, fail_ci=list(stats.clopper_pearson(fails, dr.size)),
                                       exact=ex_d, exact_fail=ex_f,
                                       bound=bounds.adaptive_expected_draws(o["p_max"], o["argmax_size"], float(m)),
                                       fail_bound=bounds.adaptive_failure_bound(o["argmax_size"], float(m))))

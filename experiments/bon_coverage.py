@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 import sharpsim as s
-from sharpsim.sim import clopper_pearson
+from sharpsim.stats import clopper_pearson
 
 from . import style
 

@@ -29,8 +29,8 @@ import jax
 import numpy as np
 
 import sharpsim as s
-from sharpsim.sim import clopper_pearson
 from sharpsim.instances import greedy_failure, prop_e2
+from sharpsim.stats import clopper_pearson
 
 from . import style
 

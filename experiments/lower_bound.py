@@ -12,7 +12,7 @@ queries m, the per-coordinate error rate
 * **SFT-Sharpening** with the realizable class {bon_law(pi^I, N) : I in [M]^d}
   (Assumption 4.1), at two per-prompt sizes: N_half, the smallest N whose best-of-N law
   puts more than 1/2 on y* (1 - (1 - 2/M)^N > 1/2), and F12's N = ceil((M/2) ln(2/delta))
-  with delta = 1/2. m = n N, counted by the oracle (``sharpsim.sim.run_trials``);
+  with delta = 1/2. m = n N, counted by the oracle (``sharpsim.engine.run_trials``);
 * SFT-Sharpening with the family's own class {pi^I} (``hard_family_class``), which is
   **misspecified** for SFT: its members put only 2/M on y*, so it never sharpens
   (err_coord = 1 at every m);
@@ -38,7 +38,7 @@ optimal for the uniform prior, so its error at m = c d M / Delta is the lemma's
 quantity; the summary reports it at c = 1/4, 1/2, 1 against the >= 1/8 claim.
 
 Shapes: the response space is padded with zero-probability responses to a common
-``Y_pad`` (:func:`hard_problem_padded`), so the catalogue's hard-family experiments share
+``Y_pad`` (:func:`sharpsim.instances.problems.hard_problem_padded`), so the catalogue's hard-family experiments share
 one jit compilation per capacity (the instance and its classes are unchanged: the padded
 responses are never drawn and carry no mass in any class member).
 """
@@ -47,19 +47,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import partial
 
 import jax
-import jax.numpy as jnp
 import numpy as np
-from scipy import stats
 
-from sharpsim import sim
-from sharpsim.bounds import adaptive_stopping_exact, hard_instance_threshold
-from sharpsim.classes import SpikeProductClass
-from sharpsim.instances import hard_instance
-from sharpsim.oracle import capacity, prompts_core, sample_rows_core
-from sharpsim.quantities import bon_law, coverage
+from sharpsim import engine
+from sharpsim.algorithms.bayes import simulate_bayes
+from sharpsim.bounds import hard_instance_threshold
+from sharpsim.exact import bayes_curve
+from sharpsim.instances.problems import hard_problem_padded
+from sharpsim.oracle import capacity
+from sharpsim.quantities import population_N
+from sharpsim.stats import mean_ci
 
 from . import style
 
@@ -92,159 +91,6 @@ def total_steps(c: Config) -> int:
 # --------------------------------------------------------------------------- shared helper
 
 
-def hard_problem_padded(d: int, M: int, Delta: float, Y_pad: int, key) -> sim.Problem:
-    """One member pi^I (I ~ Unif([M]^d) from ``key``) of the hard family (SPEC 4.4) with its
-    response space padded by zero-probability responses to ``Y_pad`` columns, and the classes
-
-    * "sft": N -> {bon_law(pi^I, N) : I in [M]^d}   (realizable, Assumption 4.1),
-    * "adaptive": mu_stop -> {adaptive-BoN law of pi^I : I}   (realizable, Assumption D.1),
-    * "misspecified": -> {pi^I : I}   (the family's own class),
-
-    as :func:`sharpsim.sim.hard_problem` builds them, restricted to the live responses
-    (``support``); log|Pi| = d log M. The padding only fixes the array shapes (one jit
-    compilation for every M <= Y_pad - 1): padded responses have pi_base = 0, are never
-    drawn, and carry no mass in any class member.
-    """
-    inst = hard_instance(d, M, Delta)
-    if Y_pad < inst.Y:
-        raise ValueError(f"Y_pad must be >= M + 1 = {inst.Y}, got {Y_pad}")
-    index = np.asarray(inst.random_index(key))
-    table = np.zeros((inst.X, Y_pad))
-    table[:, : inst.Y] = inst.table(index)
-    sup = np.zeros((inst.X, Y_pad), dtype=bool)
-    sup[0, 0] = True
-    sup[1:, 1 : inst.Y] = True
-
-    def spike(p_hi, p_lo):
-        hi, lo = np.zeros(inst.X), np.full(inst.X, -np.inf)
-        hi[1:] = math.log(p_hi)
-        lo[1:] = math.log(p_lo) if p_lo > 0 else -np.inf
-        return SpikeProductClass(hi, lo, sup, sup.copy())
-
-    def sft_cls(N):
-        law = np.asarray(bon_law(inst.table(np.ones(d, dtype=np.int64))[1:2], N))[0]
-        return spike(law[1], law[2])
-
-    def adaptive_cls(mu_stop):
-        _, fail = adaptive_stopping_exact(inst.response_law(1)[1:], mu_stop)
-        return spike(1.0 - fail, fail / (M - 1))
-
-    def family_cls(*_):
-        row = inst.response_law(1)
-        return spike(row[1], row[2])
-
-    return sim.Problem(
-        f"hard(d={d}, M={M}, Delta={Delta:g})",
-        table,
-        inst.mu,
-        {"sft": sft_cls, "adaptive": adaptive_cls, "misspecified": family_cls},
-        {"instance": inst, "index": index, "log_class_size": inst.log_class_size,
-         "C_cov": coverage(table, inst.mu), "M": M, "d": d, "Delta": Delta},
-    )
-
-
-def n_pop(p_star: np.ndarray, mu: np.ndarray, delta: float, target: float) -> int:
-    """Smallest N whose exact population SFT error P_x[(1 - p*(x))^N >= delta] (F7) is <= target.
-
-    Prompt x stops counting once N > ln(delta)/ln(1 - p*(x)), i.e. from
-    N_x = floor(ln delta / ln(1 - p*)) + 1 on (N_x = 1 when p* = 1). Exact.
-    """
-    p_star, mu = np.asarray(p_star, dtype=float), np.asarray(mu, dtype=float)
-    with np.errstate(divide="ignore"):
-        lq = np.log1p(-np.minimum(p_star, 1.0))
-    Nx = np.where(p_star >= 1.0, 1, np.floor(math.log(delta) / np.where(lq < 0, lq, -1.0)) + 1).astype(np.int64)
-    Nx = np.where(p_star >= 1.0, 1, Nx)
-    for N in sorted(set(Nx.tolist()) | {1}):
-        if float(np.sum(mu[Nx > N])) <= target:
-            return int(N)
-    return int(Nx.max())
-
-
-# --------------------------------------------------------------------------- Bayes learner
-
-
-def bayes_error_exact(M: int, k_max: int) -> np.ndarray:
-    """b(k), k = 0..k_max: exact Bayes-optimal per-coordinate error after k draws at x_i.
-
-    b(k) = (1 - 2/M)^k E[1 - 1/(M - D_k)], D_k = number of distinct indices among k uniform
-    draws from the M - 1 non-argmax indices (occupancy recursion, see the module docstring).
-    """
-    K = M - 1
-    occ = np.zeros(K + 1)
-    occ[0] = 1.0
-    a = 2.0 / M
-    j = np.arange(K + 1)
-    inner = 1.0 - 1.0 / (M - j)
-    out = np.empty(k_max + 1)
-    for k in range(k_max + 1):
-        out[k] = (1.0 - a) ** k * float(occ @ inner)
-        new = occ * j / K
-        new[1:] += occ[:-1] * (K - j[1:] + 1) / K
-        occ = new
-    return out
-
-
-def bayes_curve(M: int, d: int, Delta: float, m_values) -> np.ndarray:
-    """Exact per-coordinate Bayes error E_{k ~ Bin(m, Delta/d)} b(k) at each m (N = 1 per prompt)."""
-    m_values = np.asarray(m_values, dtype=np.int64)
-    b = bayes_error_exact(M, int(m_values.max()))
-    out = []
-    for m in m_values:
-        k = np.arange(m + 1)
-        out.append(float(stats.binom.pmf(k, m, Delta / d) @ b[: m + 1]))
-    return np.array(out)
-
-
-@partial(jax.jit, static_argnames=("m_cap", "M"))
-def _bayes_batch(keys, logp, log_mu, m, star_index, m_cap, M):
-    """Per trial: m oracle draws (x ~ mu, one y ~ pi_base(.|x), log pi_base(y|x) revealed)
-    -> the Bayes learner's j_hat_i -> the per-coordinate error fraction. ``star_index`` is used
-    only to score the learner (never passed to it)."""
-    X, Y = logp.shape
-    thr = 0.5 * (math.log(2.0 / M) + math.log((M - 2) / (M * (M - 1))))  # known family levels
-
-    def learner(x, y, lp, w, key):
-        live = w > 0
-        seen = jnp.zeros((X, Y), dtype=bool).at[x, y].max(live)
-        star = jnp.zeros((X, Y), dtype=bool).at[x, y].max(live & (lp > thr))
-        valid = (jnp.arange(Y) >= 1) & (jnp.arange(Y) <= M)
-        cand = jnp.where(jnp.any(star, axis=1, keepdims=True), star, valid[None, :] & ~seen)
-        prio = jax.random.uniform(key, (X, Y), dtype=jnp.float64)
-        return jnp.argmax(jnp.where(cand, prio, -1.0), axis=1)
-
-    def one(key):
-        k1, k2, k3 = jax.random.split(key, 3)
-        x = prompts_core(k1, log_mu, m_cap)                  # oracle: prompts
-        y, lp = sample_rows_core(k2, logp, x)                 # oracle: draws and their log-likelihoods
-        w = (jnp.arange(m_cap) < m).astype(jnp.float64)
-        j_hat = learner(x, y, lp, w, k3)
-        return jnp.mean((j_hat[1:] != star_index).astype(jnp.float64))
-
-    return jax.vmap(one)(keys)
-
-
-def simulate_bayes(problem: sim.Problem, key, m: int, trials: int, m_cap: int) -> np.ndarray:
-    """Per-trial per-coordinate error fractions of the Bayes learner with m queries (N = 1)."""
-    keys = jax.random.split(key, trials)
-    star = jnp.asarray(problem.info["index"])
-    per = max(1, min(trials, (1 << 22) // m_cap))
-    out = []
-    for s in range(0, trials, per):
-        ks = keys[s : s + per]
-        live = ks.shape[0]
-        if live < per:
-            ks = jnp.concatenate([ks, keys[: per - live]])
-        e = _bayes_batch(ks, jnp.asarray(problem.logp), jnp.asarray(problem.log_mu), m, star, m_cap, problem.info["M"])
-        out.append(np.asarray(e)[:live])
-    return np.concatenate(out)
-
-
-def _mean_ci(v: np.ndarray) -> tuple[float, float, float]:
-    mean = float(np.mean(v))
-    half = 1.96 * float(np.std(v, ddof=1)) / math.sqrt(len(v)) if len(v) > 1 else 0.0
-    return mean, max(0.0, mean - half), min(1.0, mean + half)
-
-
 # --------------------------------------------------------------------------- run
 
 
@@ -255,7 +101,7 @@ def run(c: Config, progress) -> dict:
     mu = prob.mu
     M, d, Delta = c.M, c.d, c.Delta
     p_star = np.where(np.arange(prob.X) == 0, 1.0, 2.0 / M)
-    N_half = n_pop(p_star, mu, 0.5, 0.0)  # BoN mass on y* > 1/2 at every prompt
+    N_half = population_N(p_star, mu, 0.5, 0.0)  # BoN mass on y* > 1/2 at every prompt
     N_f12 = math.ceil((M / 2) * math.log(2.0 / 0.5))
     series = []
     for label, N, cls_name in (("sft_bon_Nhalf", N_half, "sft"), ("sft_bon_F12", N_f12, "sft"),
@@ -263,9 +109,10 @@ def run(c: Config, progress) -> dict:
         pts = []
         for j, n in enumerate(c.n_grid):
             cls = prob.class_for("sft", N) if cls_name == "sft" else prob.class_for("misspecified")
-            st = sim.run_trials(prob, "sft", jax.random.fold_in(k_sft, j), c.sft_trials, 0.1, 0.5, n=n, N=N,
+            st = engine.run_trials(prob, "sft", jax.random.fold_in(k_sft, j), c.sft_trials, 0.1, 0.5, n=n, N=N,
                                 cls=cls, progress=False)
-            mean, lo, hi = _mean_ci(st.errors / Delta)
+            mean, half = mean_ci(st.errors / Delta, method="z")
+            lo, hi = max(0.0, mean - half), min(1.0, mean + half)
             pts.append(dict(n=n, N=N, m=st.m, err_coord=mean, lo=lo, hi=hi))
             progress(1)
         series.append(dict(label=label, N=N, cls=cls_name, points=pts))
@@ -276,7 +123,8 @@ def run(c: Config, progress) -> dict:
     bayes_pts = []
     for j, m in enumerate(m_sim):
         e = simulate_bayes(prob, jax.random.fold_in(k_bayes, j), m, c.bayes_trials, m_cap)
-        mean, lo, hi = _mean_ci(e)
+        mean, half = mean_ci(e, method="z")
+        lo, hi = max(0.0, mean - half), min(1.0, mean + half)
         bayes_pts.append(dict(m=m, err_coord=mean, lo=lo, hi=hi, exact=float(bayes_curve(M, d, Delta, [m])[0])))
         progress(1)
     m_fine = np.unique(np.geomspace(1, 4 * max(m_sim + [s["points"][-1]["m"] for s in series]), 300).astype(int))

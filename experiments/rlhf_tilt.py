@@ -19,11 +19,11 @@ The summary also checks F14 (exact >= sharper bound) on random instances with th
 margin (``sharpsim.instances.two_level_family``), where the bound is not tight.
 
 (c) DPO's empirical sample complexity (issue 5 item 5; SPEC 6.2-6.3, F25): the squared-loss DPO
-    learner of Eq. (8) (``sharpsim.algorithms`` through ``sharpsim.sim.run_trials``, N = 2,
+    learner of Eq. (8) (``sharpsim.algorithms`` through ``sharpsim.engine.run_trials``, N = 2,
     m = 2n) on random instances with an exact margin (``two_level_family``), the tabular class
     (which contains pi*_beta, Assumption 4.3) and beta = gamma_margin delta eps (Theorem 4.2's
     beta <~ gamma_margin delta eps with constant 1). The smallest m at which the trial success
-    frequency P[err <= eps] reaches 1 - rho (``sharpsim.sim.empirical_sample_complexity``,
+    frequency P[err <= eps] reaches 1 - rho (``sharpsim.engine.empirical_sample_complexity``,
     bracket = largest significantly failing m to smallest significantly succeeding m) against
     1/eps on log-log axes, beside Theorem 4.2's order-only rate m ~ 1/(gamma_margin^2 eps^2)
     (dotted, constant unknown: anchored at the first point). Theorem 4.2 is an upper bound and
@@ -39,8 +39,8 @@ import jax
 import numpy as np
 
 import sharpsim as s
-from sharpsim.sim import clopper_pearson
 from sharpsim.instances import two_level_coverage_range, two_level_family
+from sharpsim.stats import clopper_pearson
 
 from . import style
 
@@ -164,14 +164,15 @@ def run(c: Config, progress) -> dict:
 
 def _dpo_sample_complexity(c: Config, key, progress) -> dict:
     """Panel (c): DPO's empirical m against eps for each gamma_margin (see the module docstring)."""
-    from sharpsim import sim
+    from sharpsim import engine, stats
     from sharpsim.classes import TabularClass
+    from sharpsim.instances import problems
 
     rows = []
     for i, g in enumerate(c.dpo_margins):
         lo, hi = two_level_coverage_range(c.dpo_Y, g)
         base = two_level_family(jax.random.fold_in(key, 500 + i), c.dpo_X, c.dpo_Y, 0.5 * (lo + hi), g)
-        problem = sim.Problem(f"two_level(gamma={g:g})", base, base.mu, {"dpo": lambda beta: TabularClass(c.dpo_X, c.dpo_Y)},
+        problem = problems.Problem(f"two_level(gamma={g:g})", base, base.mu, {"dpo": lambda beta: TabularClass(c.dpo_X, c.dpo_Y)},
                               {"log_class_size": math.inf, "C_cov": s.coverage(base)})
         pts = []
         for j, eps in enumerate(c.dpo_eps):
@@ -179,14 +180,14 @@ def _dpo_sample_complexity(c: Config, key, progress) -> dict:
             k_trials = jax.random.fold_in(jax.random.fold_in(key, 600 + i), j)
 
             def evaluate(scale, eps=eps, beta=beta, k_trials=k_trials):
-                return sim.run_trials(problem, "dpo", k_trials, c.dpo_trials, eps, c.dpo_delta,
+                return engine.run_trials(problem, "dpo", k_trials, c.dpo_trials, eps, c.dpo_delta,
                                       n=max(1, math.ceil(scale * c.dpo_n0)), beta=beta, progress=False)
 
-            sc = sim.empirical_sample_complexity(evaluate, c.dpo_rho, 1.0, bisect_steps=2)
+            sc = engine.empirical_sample_complexity(evaluate, c.dpo_rho, 1.0, bisect_steps=2)
             pts.append(dict(eps=eps, beta=beta, m=sc.m, m_lo=sc.m_range[0], m_hi=sc.m_range[1]))
             progress(1)
         ok = [p for p in pts if p["m"]]
-        slope = sim.loglog_slope([1 / p["eps"] for p in ok], [p["m"] for p in ok]) if len(ok) >= 2 else (None, None)
+        slope = stats.loglog_slope([1 / p["eps"] for p in ok], [p["m"] for p in ok]) if len(ok) >= 2 else (None, None)
         rows.append(dict(gamma_margin=g, margin_measured=s.margin(base), C_cov=s.coverage(base), points=pts,
                          slope_inv_eps=slope[0], slope_se=slope[1]))
     return dict(delta=c.dpo_delta, rho=c.dpo_rho, X=c.dpo_X, Y=c.dpo_Y, trials=c.dpo_trials, rows=rows)

@@ -1,14 +1,14 @@
 """Figure 6 of the catalogue: Example J.1, SFT-Sharpening pays exp(d), XPO poly(d) (SPEC 6.5, F24;
 Theorems 4.1, J.2, J.3, 4.3).
 
-Example J.1 (``sharpsim.sim.j1_problem``): one prompt, Y = a keyed greedy 1/4-packing of 2^d unit
+Example J.1 (``sharpsim.instances.problems.j1_problem``): one prompt, Y = a keyed greedy 1/4-packing of 2^d unit
 vectors in R^d, phi(x, y) = y, pi_base = pi_{theta*} with theta* = y*. C_cov = 1/pi_base(y*) grows
 like |Y| = 2^d while the margin gamma_margin stays Omega(1) (its exact value depends on the packing).
 With one prompt the sharpness error P_x[pi_hat(y*|x) <= 1 - delta] is 0 or 1, so eps plays no role:
 a trial succeeds iff pi_hat(y*) > 1 - delta; the empirical sample complexity is the smallest m at
-which the trial success frequency reaches 1 - rho (``sim.empirical_sample_complexity``).
+which the trial success frequency reaches 1 - rho (``engine.empirical_sample_complexity``).
 
-* SFT-Sharpening (``sim.run_trials(..., "sft")``, tabular class, exact best-of-N shortcut): sizes
+* SFT-Sharpening (``engine.run_trials(..., "sft")``, tabular class, exact best-of-N shortcut): sizes
   along Theorem 4.1's prescription path (n, N) = s (n0, N0), (n0, N0) from
   ``bounds.sft_sample_complexity(C_cov, ln|Pi| = 0, eps, delta, rho)`` (ln|Pi| = 0 is the
   finite-class floor of that bound: the tabular class is infinite, and any finite class has a
@@ -18,7 +18,7 @@ which the trial success frequency reaches 1 - rho (``sim.empirical_sample_comple
   of that probability's m over every (n, N) (it is n = 1: one best-of-N draw); the population
   quantity N_pop = the smallest N whose BoN target is (eps, delta)-sharp,
   pi^BoN_N(y*) > 1 - delta (computed from ``bon_law``); and C_cov itself.
-* XPO (Algorithm 1 with the exploration bonus, ``sim.run_trials(..., "xpo")``) over the linear
+* XPO (Algorithm 1 with the exploration bonus, ``engine.run_trials(..., "xpo")``) over the linear
   softmax class Pi_{phi,B} of ``j1_problem`` (B from Theorem J.3's norm condition), beta from
   Theorem J.3: beta = gamma_margin / (2 ln(2|Y|/delta)), alpha = Theorem J.3's alpha(T)
   (``alpha_j3``, constant 1), inner FISTA steps ``inner_steps``; T on the grid {2, 3, 4, 6, 8, 12,
@@ -45,12 +45,18 @@ from dataclasses import dataclass
 
 import jax
 import numpy as np
-from scipy import stats
 
-import sharpsim as s
-from sharpsim import bounds, sim
+from sharpsim import bounds, engine
 from sharpsim.algorithms.xpo import alpha_j3
-from sharpsim.classes import LinearSoftmaxClass, TabularClass
+from sharpsim.exact import (
+    exact_optimum,
+    exact_path_m,
+    exact_success,
+    population_N_checked,
+)
+from sharpsim.instances import problems
+from sharpsim.instances.problems import j1_problem_padded
+from sharpsim.stats import clopper_pearson, loglog_slope
 
 from . import style
 
@@ -95,83 +101,6 @@ def _snap_T(t: float) -> int:
     return int(g[np.argmin(np.abs(np.log(g) - math.log(max(t, 1.0))))])
 
 
-def _padded(problem: sim.Problem, Ymax: int, dmax: int):
-    """(padded problem, padded linear class): zero-probability responses and zero features."""
-    inst = problem.info["instance"]
-    Y, d = inst.Y, inst.d
-    lt = np.full((1, Ymax), -np.inf)
-    lt[0, :Y] = problem.logp[0]
-    phi = np.zeros((1, Ymax, dmax))
-    phi[0, :Y, :d] = inst.vectors
-    lz = np.full((1, Ymax), -np.inf)
-    lz[0, :Y] = -math.log(Y)
-    cls = LinearSoftmaxClass(phi, problem.info["B"], log_pi_zero=lz)
-    pp = sim.Problem(problem.name, s.TabularLM.from_log_probs(lt), np.ones(1),
-                     {"sft": lambda N: TabularClass(1, Ymax), "xpo": lambda: cls}, problem.info)
-    return pp, cls
-
-
-def _kmin(n: int, delta: float) -> int:
-    """Smallest count k with k/n > 1 - delta (the tabular MLE puts k/n on y*), in float64 as the engine."""
-    k = int(math.floor((1.0 - delta) * n))
-    while k / n <= 1.0 - delta:
-        k += 1
-    while k > 0 and (k - 1) / n > 1.0 - delta:
-        k -= 1
-    return k
-
-
-def exact_success(p_star: float, n: int, N: int, delta: float) -> float:
-    """P[SFT on one prompt succeeds] = P[Bin(n, q_N) >= k_min], q_N = 1 - (1 - p*)^N (exact)."""
-    q = -math.expm1(N * math.log1p(-p_star))
-    return float(stats.binom.sf(_kmin(n, delta) - 1, n, q))
-
-
-def exact_path_m(p_star, n0, N0, delta, rho, grid=4000) -> float:
-    """Smallest m = n_s N_s along (n_s, N_s) = (ceil(s n0), ceil(s N0)) with exact success >= 1 - rho."""
-    for sc in np.geomspace(1e-4, 1.0, grid):
-        n, N = max(1, math.ceil(sc * n0)), max(1, math.ceil(sc * N0))
-        if exact_success(p_star, n, N, delta) >= 1 - rho:
-            return float(n * N)
-    return float("nan")
-
-
-def exact_optimum(p_star, delta, rho, n_max=64) -> tuple[float, int, int]:
-    """min over n <= n_max of n N_min(n), N_min(n) the least N with exact success >= 1 - rho."""
-    best = (math.inf, 0, 0)
-    for n in range(1, n_max + 1):
-        lo, hi = 0, 1
-        while exact_success(p_star, n, hi, delta) < 1 - rho:
-            lo, hi = hi, 2 * hi
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if exact_success(p_star, n, mid, delta) >= 1 - rho:
-                hi = mid
-            else:
-                lo = mid
-        if n * hi < best[0]:
-            best = (float(n * hi), n, hi)
-    return best
-
-
-def population_N(base, delta: float) -> tuple[int, float]:
-    """N_pop: least N with pi^BoN_N(y*) > 1 - delta, from the closed form, confirmed by bon_law.
-
-    Returns (N_pop, max |bon_law(y*) - closed form| at N_pop - 1 and N_pop)."""
-    p = float(np.max(base.table()))
-    star = int(np.argmax(base.table()[0]))
-    N = int(math.floor(math.log(delta) / math.log1p(-p))) + 1
-    while N > 1 and -math.expm1((N - 1) * math.log1p(-p)) > 1 - delta:
-        N -= 1
-    law_hi = float(s.bon_law(base, N)[0, star])
-    law_lo = float(s.bon_law(base, max(N - 1, 1))[0, star]) if N > 1 else 0.0
-    if not (law_hi > 1 - delta and (N == 1 or law_lo <= 1 - delta)):
-        raise AssertionError(f"bon_law disagrees with the closed form at N_pop={N}")
-    disc = max(abs(law_hi + math.expm1(N * math.log1p(-p))),
-               abs(law_lo + math.expm1((N - 1) * math.log1p(-p))) if N > 1 else 0.0)
-    return N, disc
-
-
 def run(c: Config, progress) -> dict:
     key = jax.random.key(c.seed)
     dmax = max(c.ds)
@@ -179,9 +108,9 @@ def run(c: Config, progress) -> dict:
     rows = []
     padded = {}
     for d in c.ds:
-        problem = sim.j1_problem(jax.random.fold_in(key, d), d, delta=c.delta)
+        problem = problems.j1_problem(jax.random.fold_in(key, d), d, delta=c.delta)
         inst = problem.info["instance"]
-        pp, cls = _padded(problem, Ymax, dmax)
+        pp, cls = j1_problem_padded(problem, Ymax, dmax)
         padded[d] = (pp, cls, problem)
         p_star = 1.0 / inst.C_cov
         g = min(inst.gamma_margin, 1.0)
@@ -190,15 +119,15 @@ def run(c: Config, progress) -> dict:
         k_sft = jax.random.fold_in(jax.random.fold_in(key, 100), d)
 
         def ev_sft(sc, presc=presc, k_sft=k_sft, pp=pp):
-            return sim.run_trials(pp, "sft", k_sft, c.sft_trials, c.eps, c.delta, n=max(1, math.ceil(sc * presc.n)),
+            return engine.run_trials(pp, "sft", k_sft, c.sft_trials, c.eps, c.delta, n=max(1, math.ceil(sc * presc.n)),
                                   N=max(1, math.ceil(sc * presc.N)), progress=False)
 
-        sc_sft = sim.empirical_sample_complexity(ev_sft, c.rho, c.sft_s0, bisect_steps=c.sft_bisect,
+        sc_sft = engine.empirical_sample_complexity(ev_sft, c.rho, c.sft_s0, bisect_steps=c.sft_bisect,
                                                  s_min=0.5 / presc.n)
         at_bound = ev_sft(1.0) if c.check_bound else None
         sft_pts = [dict(scale=p[0], n=p[1]["n"], N=p[1]["N"], m=p[2], freq=p[3], ci=list(p[4]),
                         exact=exact_success(p_star, p[1]["n"], p[1]["N"], c.delta)) for p in sc_sft.points]
-        N_pop, disc = population_N(inst.base, c.delta)
+        N_pop, disc = population_N_checked(inst.base, c.delta)
         opt_m, opt_n, opt_N = exact_optimum(p_star, c.delta, c.rho)
         progress(1)
         # ---------------------------------------------------------------- XPO
@@ -210,12 +139,12 @@ def run(c: Config, progress) -> dict:
             T = _snap_T(c.xpo_T0 * sc)
             if T not in memo:
                 alpha = alpha_j3(beta, problem.info["B"], inst.Y, inst.d, T, c.eps, c.delta, c.rho)
-                memo[T] = sim.run_trials(pp, "xpo", k_xpo, c.xpo_trials, c.eps, c.delta, T=T, beta=beta, cls=cls,
+                memo[T] = engine.run_trials(pp, "xpo", k_xpo, c.xpo_trials, c.eps, c.delta, T=T, beta=beta, cls=cls,
                                          alpha=alpha, n_val=c.n_val, inner_steps=c.inner_steps, progress=False)
             return memo[T]
 
         max_doublings = int(round(math.log2(c.xpo_T_max / c.xpo_T0)))
-        sc_xpo = sim.empirical_sample_complexity(ev_xpo, c.rho, 1.0, max_doublings=max_doublings,
+        sc_xpo = engine.empirical_sample_complexity(ev_xpo, c.rho, 1.0, max_doublings=max_doublings,
                                                  bisect_steps=c.xpo_bisect, s_min=0.75)
         xpo_pts = sorted(({"T": st.sizes["T"], "alpha": st.sizes["alpha"], "m": st.m, "freq": st.freq,
                            "ci": list(st.ci)} for st in memo.values()), key=lambda r: r["T"])
@@ -254,7 +183,7 @@ def _ablation(c: Config, key, row: dict, padded) -> dict:
     for T_ in [t for t in (T_half, T) if t]:
         for a_mult in (0.0, 1.0, 100.0, 1e4):
             for b_mult in (1.0, 10.0):
-                st = sim.run_trials(pp, "xpo", k, c.xpo_trials, c.eps, c.delta, T=T_, beta=row["xpo"]["beta"] * b_mult,
+                st = engine.run_trials(pp, "xpo", k, c.xpo_trials, c.eps, c.delta, T=T_, beta=row["xpo"]["beta"] * b_mult,
                                     cls=cls, alpha=a0 * a_mult, n_val=c.n_val, inner_steps=c.inner_steps, progress=False)
                 out.append(dict(T=T_, alpha_mult=a_mult, beta_mult=b_mult, alpha=a0 * a_mult,
                                 beta=row["xpo"]["beta"] * b_mult, freq=st.freq, ci=list(st.ci),
@@ -267,7 +196,7 @@ def _growth(ds, ms):
     if len(ok) < 2:
         return None, None
     dd, mm = zip(*ok)
-    return sim.loglog_slope(np.exp(np.array(dd, dtype=float)), mm)  # slope of ln m against d
+    return loglog_slope(np.exp(np.array(dd, dtype=float)), mm)  # slope of ln m against d
 
 
 def _rates(r: dict) -> dict:
@@ -281,7 +210,7 @@ def _rates(r: dict) -> dict:
         "xpo": _growth(ds, [row["xpo"]["m"] for row in r["rows"]]),
     }
     ok = [(row["d"], row["xpo"]["m"]) for row in r["rows"] if row["xpo"]["m"]]
-    out["xpo_loglog"] = sim.loglog_slope(*zip(*ok)) if len(ok) >= 2 else (None, None)
+    out["xpo_loglog"] = loglog_slope(*zip(*ok)) if len(ok) >= 2 else (None, None)
     return out
 
 
@@ -405,7 +334,7 @@ def summary(r: dict) -> list[dict]:
     out6 = 0
     for p in pts:
         k = int(round(p["freq"] * r["sft_trials"]))
-        lo, hi = sim.clopper_pearson(k, r["sft_trials"], 1 - 1e-6)
+        lo, hi = clopper_pearson(k, r["sft_trials"], 1 - 1e-6)
         out6 += not (lo <= p["exact"] <= hi)
     out.append(dict(measurement="SFT exact success outside the 1-1e-6 CI of the simulation", simulated=out6, theory=0,
                     note=f"of {len(pts)} simulated (n, N)"))

@@ -4,7 +4,7 @@
 Instances: the hard family of SPEC 4.4 (one member pi^I, d coordinates x_1..x_d of mass
 Delta/d each with p*(x_i) = 2/M, and x_0 of mass 1 - Delta with a deterministic response),
 with the realizable product class {bon_law(pi^I, N) : I in [M]^d} (Assumption 4.1,
-log|Pi| = d log M); see :func:`experiments.lower_bound.hard_problem_padded`. Its two-point
+log|Pi| = d log M); see :func:`sharpsim.instances.problems.hard_problem_padded`. Its two-point
 p* distribution makes the coverage term of F7 bite: fixed N must reach ~ (M/2) ln(1/delta).
 
 * (a) C_cov: fixed eps, Delta, delta; M varies, so C_cov = 1 - Delta + Delta M/2 (F11).
@@ -17,7 +17,7 @@ p* distribution makes the coverage term of F7 bite: fixed N must reach ~ (M/2) l
 Empirical m (decision, documented): for each instance the path is N = N_pop, the smallest N
 whose *exact* population error P_x[(1 - p*(x))^N >= delta] (F7) is <= eps/2 (on this family
 any smaller N fails every hard coordinate, so N >= N_pop is necessary), and n is searched by
-:func:`sharpsim.sim.empirical_sample_complexity` (doubling, then bisection in log scale along
+:func:`sharpsim.engine.empirical_sample_complexity` (doubling, then bisection in log scale along
 n = ceil(s n0)): m is the **oracle's query count** (``TrialStats.m`` = n N) at the smallest
 evaluated n whose success frequency P[err <= eps] over ``trials`` trials (common keys across
 n) reaches 1 - rho; the bars are its bracket (largest significantly failing m, smallest
@@ -42,10 +42,11 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
-from sharpsim import bounds, sim
+from sharpsim import bounds, engine, stats
+from sharpsim.instances.problems import hard_problem_padded
+from sharpsim.quantities import population_N
 
 from . import style
-from .lower_bound import hard_problem_padded, n_pop
 
 NAME = "sft_scaling"
 DESCRIPTION = "SFT-Sharpening: empirical m vs C_cov, eps, delta (hard family) with Thm 4.1 (derived) and Thm 3.1 bounds"
@@ -84,21 +85,21 @@ def total_steps(c: Config) -> int:
 def _point(c: Config, key, d, M, Delta, eps, delta) -> dict:
     prob = hard_problem_padded(d, M, Delta, c.Y_pad, jax.random.fold_in(key, 1))
     p_star = np.where(np.arange(prob.X) == 0, 1.0, 2.0 / M)
-    N = n_pop(p_star, prob.mu, delta, eps / 2)
+    N = population_N(p_star, prob.mu, delta, eps / 2)
     n0 = max(1, math.ceil(d / Delta))
     k_trials = jax.random.fold_in(key, 2)
 
     def evaluate(scale):
-        return sim.run_trials(prob, "sft", k_trials, c.trials, eps, delta, n=max(1, math.ceil(scale * n0)), N=N,
+        return engine.run_trials(prob, "sft", k_trials, c.trials, eps, delta, n=max(1, math.ceil(scale * n0)), N=N,
                               progress=False)
 
-    sc = sim.empirical_sample_complexity(evaluate, c.rho, 1.0, bisect_steps=c.bisect_steps)
+    sc = engine.empirical_sample_complexity(evaluate, c.rho, 1.0, bisect_steps=c.bisect_steps)
     C_cov, L = prob.info["C_cov"], prob.info["log_class_size"]
     up = bounds.sft_sample_complexity(C_cov, L, eps, delta, c.rho)
     lo = bounds.lower_bound_sample_complexity(C_cov, L, eps)
     check = None
     if up.n <= c.check_n_max:
-        st = sim.run_trials(prob, "sft", jax.random.fold_in(key, 3), c.check_trials, eps, delta, n=up.n, N=up.N,
+        st = engine.run_trials(prob, "sft", jax.random.fold_in(key, 3), c.check_trials, eps, delta, n=up.n, N=up.N,
                             progress=False)
         check = dict(n=up.n, N=up.N, m=st.m, freq=st.freq, ci=list(st.ci), held=bool(st.freq >= 1 - c.rho),
                      not_refuted=bool(st.ci[1] >= 1 - c.rho), max_err=float(st.errors.max()), trials=st.trials)
@@ -113,7 +114,7 @@ def _slope(xs, ys):
     pts = [(x, y) for x, y in zip(xs, ys) if y]
     if len(pts) < 2:
         return None, None
-    return sim.loglog_slope([p[0] for p in pts], [p[1] for p in pts])
+    return stats.loglog_slope([p[0] for p in pts], [p[1] for p in pts])
 
 
 def run(c: Config, progress) -> dict:

@@ -42,7 +42,7 @@ from scipy.special import logsumexp
 
 import sharpsim as s
 from sharpsim.instances.toy import perturb, toy_task, uniform_buffer
-from sharpsim.sim import clopper_pearson
+from sharpsim.stats import clopper_pearson
 
 from . import style
 

@@ -76,8 +76,12 @@ __all__ = [
     "core",
 ]
 
-# algorithms layer: oracle, classes, learners, Monte-Carlo engine (issue 4)
-from . import algorithms, classes, oracle, sim  # noqa: E402
+# the layers above quantities (docs/ARCHITECTURE.md): oracle, classes, learners and their registry,
+# the Monte-Carlo engine, exact references, problems, theory next to simulation
+from . import algorithms, classes, comparison, engine, evaluation, exact, oracle, stats  # noqa: E402
+from .instances import problems  # noqa: E402
 from .oracle import Oracle  # noqa: E402
+from .quantities import population_N  # noqa: E402
 
-__all__ += ["Oracle", "oracle", "classes", "algorithms", "sim"]
+__all__ += ["Oracle", "oracle", "classes", "algorithms", "engine", "comparison", "evaluation", "exact", "stats",
+            "problems", "population_N"]

@@ -47,6 +47,8 @@ import numpy as np
 from jax.scipy.special import logsumexp
 
 from ._validate import check_int, check_positive, log_table_of
+from .optim import fista
+from .quantities import bon_law, tilted
 
 __all__ = [
     "TabularClass",
@@ -270,7 +272,6 @@ def realizable_finite_class(key, base, N: int, K: int, alpha: float = 1.0, targe
     wrong argmax) for half of them and Dirichlet(alpha) rows for the rest. The target
     sits at a uniformly random index, so the lowest-index tie rule does not favour it.
     """
-    from .quantities import bon_law, tilted
 
     K = check_int(K, "K")
     lp = log_table_of(base, "base")
@@ -514,7 +515,6 @@ def hard_bon_class(inst, N: int) -> SpikeProductClass:
     Every P_j is a spike (2/M-ish at y_j, equal mass elsewhere on [M]), so bon_law(P_j, N)
     is a spike too: 1 - (1 - P_j(y_j))^N at y_j, the rest split equally (F1, F2).
     """
-    from .quantities import bon_law
 
     N = check_int(N, "N")
     X, Y = inst.X, inst.Y
@@ -531,21 +531,6 @@ def hard_bon_class(inst, N: int) -> SpikeProductClass:
 
 
 # --------------------------------------------------------------------------- parametric
-
-
-def _fista(loss, params0, project, L, steps):
-    """Accelerated projected gradient (FISTA) with step 1/L, ``steps`` iterations (jit-able)."""
-    g = jax.grad(loss)
-
-    def body(_, state):
-        p, z, t = state
-        p_new = project(jax.tree.map(lambda a, b: a - b / L, z, g(z)))
-        t_new = 0.5 * (1 + jnp.sqrt(1 + 4 * t * t))
-        z_new = jax.tree.map(lambda a, b: a + ((t - 1) / t_new) * (a - b), p_new, p)
-        return p_new, z_new, t_new
-
-    p, _, _ = jax.lax.fori_loop(0, steps, body, (params0, params0, jnp.array(1.0)))
-    return p
 
 
 def _ball(theta, B):
@@ -601,7 +586,7 @@ def _linear_mle_theta(arrays, counts):
     def loss(th):
         return -jnp.sum(counts * _linear_log_table(arrays, th)) / tot
 
-    return _fista(loss, jnp.zeros(arrays["phi"].shape[-1]), lambda t: _ball(t, arrays["B"]),
+    return fista(loss, jnp.zeros(arrays["phi"].shape[-1]), lambda t: _ball(t, arrays["B"]),
                   arrays["L"], arrays["steps"].shape[0])
 
 
@@ -707,7 +692,7 @@ def _mle_arlinear(arrays, counts, key):
     def loss(th):
         return -jnp.sum(_xlogy(counts, _ar_log_table(arrays, th))) / tot
 
-    th = _fista(loss, jnp.zeros((H, d)), lambda t: _ball(t, arrays["B"]), arrays["L"], arrays["steps"].shape[0])
+    th = fista(loss, jnp.zeros((H, d)), lambda t: _ball(t, arrays["B"]), arrays["L"], arrays["steps"].shape[0])
     return jnp.exp(_ar_log_table(arrays, th))
 
 
@@ -723,7 +708,7 @@ def _dpo_arlinear(arrays, pairs, beta, key):
 
     # squared loss: smoothness ~ 2 beta^2 (2 sqrt(L))^2
     L = 8.0 * beta * beta * arrays["L"] + 1e-12
-    th = _fista(loss, jnp.zeros((H, d)), lambda t: _ball(t, arrays["B"]), L, arrays["steps"].shape[0])
+    th = fista(loss, jnp.zeros((H, d)), lambda t: _ball(t, arrays["B"]), L, arrays["steps"].shape[0])
     return jnp.exp(_ar_log_table(arrays, th))
 
 
@@ -767,7 +752,7 @@ def _mle_box(arrays, counts, key):
     def loss(u):
         return -jnp.sum(_xlogy(counts, _box_log_table(arrays, u))) / tot
 
-    u = _fista(loss, jnp.zeros_like(arrays["shape"]), lambda v: jnp.clip(v, -R, R), 1.0, arrays["steps"].shape[0])
+    u = fista(loss, jnp.zeros_like(arrays["shape"]), lambda v: jnp.clip(v, -R, R), 1.0, arrays["steps"].shape[0])
     return jnp.exp(_box_log_table(arrays, u))
 
 
@@ -781,7 +766,7 @@ def _dpo_box(arrays, pairs, beta, key):
         r, ww = _dpo_residuals(_box_log_table(arrays, u), pairs, beta)
         return jnp.sum(ww * r * r) / tot
 
-    u = _fista(loss, jnp.zeros_like(arrays["shape"]), lambda v: jnp.clip(v, -R, R), 8.0 * beta * beta + 1e-12,
+    u = fista(loss, jnp.zeros_like(arrays["shape"]), lambda v: jnp.clip(v, -R, R), 8.0 * beta * beta + 1e-12,
                arrays["steps"].shape[0])
     return jnp.exp(_box_log_table(arrays, u))
 

@@ -44,8 +44,10 @@ from .sampling import adaptive_one, best_of_n_table_core
 __all__ = [
     "Oracle",
     "Draws",
+    "Pairs",
     "capacity",
     "prompts_core",
+    "draw_from_rows",
     "sample_rows_core",
     "bon_draws_core",
     "bon_draws_literal_core",
@@ -82,6 +84,20 @@ class Draws(NamedTuple):
     draws: jax.Array
 
 
+class Pairs(NamedTuple):
+    """DPO data (SPEC 6.2) for n prompts (padded to n_cap): x, y, y2: int [n_cap]; logp_y,
+    logp_y2: float [n_cap] their log-likelihoods; w: float [n_cap] 1 live / 0 padding;
+    queries: 2 n."""
+
+    x: jax.Array
+    y: jax.Array
+    y2: jax.Array
+    logp_y: jax.Array
+    logp_y2: jax.Array
+    w: jax.Array
+    queries: jax.Array
+
+
 # --------------------------------------------------------------------------- pure cores
 
 
@@ -105,7 +121,7 @@ def _row_search(cdf, rows, v):
     return jnp.minimum(lo, Y - 1)
 
 
-def _draw_from_rows(key, probs, rows):
+def draw_from_rows(key, probs, rows):
     """One draw per entry of ``rows`` from the distributions probs[rows] (inverse CDF).
 
     Entries of zero probability are never drawn (the search returns the first column
@@ -125,13 +141,13 @@ def _draw_from_rows(key, probs, rows):
 def prompts_core(key, log_mu, n_cap):
     """n_cap prompts x ~ mu (inverse CDF), int [n_cap]."""
     probs = jnp.exp(log_mu)[None, :]
-    return _draw_from_rows(key, probs, jnp.zeros((n_cap,), dtype=jnp.int32))
+    return draw_from_rows(key, probs, jnp.zeros((n_cap,), dtype=jnp.int32))
 
 
 @jax.jit
 def sample_rows_core(key, logp, x):
     """One response y ~ pi_base(.|x) per prompt in x -> (y [B], log pi_base(y|x) [B])."""
-    y = _draw_from_rows(key, jnp.exp(logp), x)
+    y = draw_from_rows(key, jnp.exp(logp), x)
     return y, logp[x, y]
 
 
@@ -150,7 +166,7 @@ def bon_draws_core(key, logp, log_mu, n, N, n_cap):
     k1, k2 = jax.random.split(key)
     x = prompts_core(k1, log_mu, n_cap)
     law = core.bon_law(logp, N)
-    y = _draw_from_rows(k2, law, x)
+    y = draw_from_rows(k2, law, x)
     w = _live(n, n_cap)
     draws = (w * N).astype(jnp.int64)
     return Draws(x, y, logp[x, y], w, jnp.sum(draws), draws)
@@ -202,20 +218,20 @@ def adaptive_draws_core(key, logp, log_mu, n, mu_stop, max_draws, n_cap):
 def pair_draws_core(key, logp, log_mu, n, n_cap):
     """DPO data (SPEC 6.2): x ~ mu and two independent y, y' ~ pi_base(.|x) per prompt.
 
-    Returns (x, y, y2, logp_y, logp_y2, w, queries = 2 n).
+    Returns :class:`Pairs` (queries = 2 n).
     """
     k1, k2, k3 = jax.random.split(key, 3)
     x = prompts_core(k1, log_mu, n_cap)
     p = jnp.exp(logp)
-    y = _draw_from_rows(k2, p, x)
-    y2 = _draw_from_rows(k3, p, x)
+    y = draw_from_rows(k2, p, x)
+    y2 = draw_from_rows(k3, p, x)
     w = _live(n, n_cap)
-    return x, y, y2, logp[x, y], logp[x, y2], w, (2 * jnp.sum(w)).astype(jnp.int64)
+    return Pairs(x, y, y2, logp[x, y], logp[x, y2], w, (2 * jnp.sum(w)).astype(jnp.int64))
 
 
 @jax.jit
 def _bon_shortcut_rows(key, logp, x, N):
-    return _draw_from_rows(key, core.bon_law(logp, N), x)
+    return draw_from_rows(key, core.bon_law(logp, N), x)
 
 
 @jax.jit
@@ -335,6 +351,21 @@ class Oracle:
         self.extended_queries += int(x.shape[0])
         return np.asarray(self._logp[x, jnp.asarray(y)])
 
+    # -- learners' trial cores ---------------------------------------------------------
+    def run(self, core, key, *args, **kwargs):
+        """Run a learner's pure trial core on the held table and charge what it reports.
+
+        ``core(key, logp, log_mu, *args, **kwargs)`` must touch ``logp`` only through the oracle
+        cores of this module and return a :class:`sharpsim.algorithms.result.Trial`; its
+        ``queries``, ``extended`` and ``prompts`` are added to the counters. This is how the
+        oracle-facing learners and the vmapped engine run one implementation per learner
+        (:mod:`sharpsim.algorithms`)."""
+        out = core(key, self._logp, self._log_mu, *args, **kwargs)
+        self.queries += int(out.queries)
+        self.extended_queries += int(out.extended)
+        self.prompts += int(out.prompts)
+        return out
+
     # -- batched data sets (the same cores the engine vmaps) ------------------------
     def sft_data(self, key, n: int, N: int, shortcut: bool = True) -> Draws:
         """n prompts, best-of-N on each (SPEC 5.1): :class:`Draws` with queries = n N."""
@@ -357,7 +388,7 @@ class Oracle:
         return d
 
     def pair_data(self, key, n: int):
-        """n prompts with two base draws each (DPO, SPEC 6.2): (x, y, y2, logp_y, logp_y2, w, queries)."""
+        """n prompts with two base draws each (DPO, SPEC 6.2): :class:`Pairs`."""
         n = check_int(n, "n")
         out = pair_draws_core(key, self._logp, self._log_mu, n, capacity(n))
         self.prompts += n

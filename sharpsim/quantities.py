@@ -15,6 +15,8 @@ References: ``shared/SPEC.md`` sections and the paper (Huang et al., arXiv
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import core
@@ -29,6 +31,7 @@ from ._validate import (
 )
 
 __all__ = [
+    "population_N",
     "argmax_set",
     "argmax_mass",
     "coverage",
@@ -259,3 +262,24 @@ def dpo_residual(policy, base, beta) -> np.ndarray:
     beta = check_positive(beta, "beta")
     lq, lp = _pair(policy, base)
     return np.asarray(core.dpo_residual(lq, lp, beta))
+
+
+def population_N(p_star, mu, delta: float, target: float = 0.0) -> int:
+    """Smallest N whose exact population SFT error P_x[(1 - p*(x))^N >= delta] (F7) is <= target.
+
+    p_star: [X] argmax masses pi_base(y*(x)|x) (:func:`argmax_mass`); mu: [X]. With target = 0
+    this is N_pop, the least N at which best-of-N puts more than 1 - delta on y*(x) at every prompt
+    (the population limit of SFT-Sharpening succeeds; SPEC 5.2, F7).
+
+    Prompt x stops counting once N > ln(delta)/ln(1 - p*(x)), i.e. from
+    N_x = floor(ln delta / ln(1 - p*)) + 1 on (N_x = 1 when p* = 1). Exact.
+    """
+    p_star, mu = np.asarray(p_star, dtype=float), np.asarray(mu, dtype=float)
+    with np.errstate(divide="ignore"):
+        lq = np.log1p(-np.minimum(p_star, 1.0))
+    Nx = np.where(p_star >= 1.0, 1, np.floor(math.log(delta) / np.where(lq < 0, lq, -1.0)) + 1).astype(np.int64)
+    Nx = np.where(p_star >= 1.0, 1, Nx)
+    for N in sorted(set(Nx.tolist()) | {1}):
+        if float(np.sum(mu[Nx > N])) <= target:
+            return int(N)
+    return int(Nx.max())

@@ -1,6 +1,6 @@
 """Plain per-trial Python loop reference of SFT-Sharpening (SPEC 5.1), for tests.
 
-Readable twin of the vectorized engine (sharpsim.sim): one trial at a time, the same key
+Readable twin of the vectorized engine (sharpsim.engine): one trial at a time, the same key
 derivation (trial keys = split(key, K); each trial key split into (data, fit)), the same
 oracle core for the draws (the oracle's own correctness is tested separately), then plain
 Python / numpy for everything the learner and the evaluator do:

@@ -17,7 +17,7 @@ import pytest
 
 import sharpsim as s
 from experiments import amortization, separation
-from sharpsim import sim
+from sharpsim.instances import problems
 from sharpsim.classes import LinearSoftmaxClass
 
 
@@ -40,7 +40,7 @@ def test_exact_success_matches_enumeration(p, n, N, delta):
 
 
 def test_population_N_is_least_sharp_N():
-    problem = sim.j1_problem(jax.random.key(3), 4, delta=0.1)
+    problem = problems.j1_problem(jax.random.key(3), 4, delta=0.1)
     base = problem.info["instance"].base
     N_pop, disc = separation.population_N(base, 0.1)
     star = int(np.argmax(base.table()[0]))
@@ -50,7 +50,7 @@ def test_population_N_is_least_sharp_N():
 
 
 def test_padding_leaves_the_class_unchanged():
-    problem = sim.j1_problem(jax.random.key(1), 3, delta=0.1)
+    problem = problems.j1_problem(jax.random.key(1), 3, delta=0.1)
     pp, cls = separation._padded(problem, 32, 5)
     inst = problem.info["instance"]
     plain = LinearSoftmaxClass(inst.phi, problem.info["B"])

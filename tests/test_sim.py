@@ -10,16 +10,9 @@ from scipy import stats
 
 import sharpsim as s
 from sharpsim import bounds
-from sharpsim.sim import (
-    SampleComplexity,
-    TrialStats,
-    clopper_pearson,
-    empirical_sample_complexity,
-    hard_problem,
-    loglog_slope,
-    random_problem,
-    run_trials,
-)
+from sharpsim.engine import SampleComplexity, TrialStats, empirical_sample_complexity, run_trials
+from sharpsim.stats import clopper_pearson, loglog_slope
+from sharpsim.instances.problems import hard_problem, random_problem
 
 import reference_sft  # tests/reference_sft.py
 
@@ -120,7 +113,8 @@ def test_xpo_padding_leaves_the_live_rounds_unchanged(key):
     selected round, J_hat of the live rounds and the query counts are identical for every T_cap,
     and run_trials at two T sharing a T_cap gives per-trial the same errors as xpo_core alone."""
     from sharpsim.algorithms.xpo import t_capacity, xpo_core
-    from sharpsim.sim import error_core, j1_problem
+    from sharpsim.evaluation import error_core
+    from sharpsim.instances.problems import j1_problem
 
     pb = j1_problem(jax.random.key(0), 2)
     cls = pb.class_for("xpo")
@@ -224,7 +218,7 @@ def test_sft_empirical_m_grows_like_c_cov_on_the_hard_family(key):
 def _tie_problem():
     """6 prompts, 5 responses: two-way argmax ties (also among tiny masses), a row with a zero,
     a unique argmax, and small mu(x) so that prompts go unseen at small n."""
-    from sharpsim.sim import Problem
+    from sharpsim.instances.problems import Problem
 
     p = np.array([[0.4, 0.4, 0.1, 0.1, 0.0],
                   [0.5, 0.2, 0.1, 0.1, 0.1],
@@ -238,7 +232,7 @@ def _tie_problem():
 
 def _tie3_problem():
     """Y = 3 with two-way ties: an unseen prompt's uniform row puts 2/3 on y*(x), a success at delta = 1/2."""
-    from sharpsim.sim import Problem
+    from sharpsim.instances.problems import Problem
 
     p = np.array([[0.4, 0.4, 0.2], [0.1, 0.45, 0.45], [0.6, 0.3, 0.1], [0.3, 0.35, 0.35]])
     return Problem("ties3", p, np.array([0.5, 0.3, 0.15, 0.05]))
@@ -250,7 +244,7 @@ def test_tabular_fast_path_bit_identical_to_generic(key):
     unseen prompts (small n) and thresholds hit exactly (delta = 1/2: q(y*|x) = 1/2 is a failure);
     shortcut and literal draws; chunked and not."""
     from sharpsim.classes import TabularClass
-    from sharpsim.sim import tabular_star_columns
+    from sharpsim.evaluation import tabular_star_columns
 
     ties = _tie_problem()
     a, b, two = (np.asarray(v) for v in tabular_star_columns(ties.logp))
@@ -276,7 +270,7 @@ def test_tabular_fast_error_core_equals_mle_then_error_core():
     import jax.numpy as jnp
 
     from sharpsim.classes import MLE_CORES, counts_core
-    from sharpsim.sim import error_core, tabular_sft_error_core, tabular_star_columns
+    from sharpsim.evaluation import error_core, tabular_sft_error_core, tabular_star_columns
 
     rng = np.random.default_rng(3)
     m = 24
@@ -303,7 +297,8 @@ def test_tabular_fast_path_declines_argmax_sets_above_two():
     """With some |y*(x)| >= 3 the fast path cannot fix the summation order: it is not used, and
     run_trials still agrees with the generic path."""
     from sharpsim.classes import TabularClass
-    from sharpsim.sim import Problem, tabular_star_columns
+    from sharpsim.instances.problems import Problem
+    from sharpsim.evaluation import tabular_star_columns
 
     p = np.array([[0.3, 0.3, 0.3, 0.1], [0.7, 0.1, 0.1, 0.1]])
     assert tabular_star_columns(np.log(p)) is None

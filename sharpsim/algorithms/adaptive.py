@@ -1,27 +1,59 @@
-"""Adaptive SFT-Sharpening (Appendix D; SPEC 5.5, Theorem D.1, Lemma I.1)."""
+"""Adaptive SFT-Sharpening (Appendix D; SPEC 5.5, Theorem D.1, Lemma I.1): one implementation.
+
+:func:`adaptive_core` is the pure trial core; :func:`adaptive_sft_sharpening` runs it through
+the counting oracle; :func:`adaptive_batch` is what the engine vmaps (the same core, then the
+exact error); :func:`adaptive_prescription` is Theorem D.1's bound for a problem.
+"""
 
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
+from .. import bounds
 from .._validate import check_int, check_open_unit, check_positive
-from ..classes import counts_core
-from ..oracle import Oracle
-from .result import LearnerResult
+from ..classes import MLE_CORES, counts_core
+from ..evaluation import error_core
+from ..oracle import Oracle, adaptive_draws_core, capacity
+from ..quantities import adaptive_coverage
+from .result import Batch, LearnerResult, Trial
+
+__all__ = ["adaptive_core", "adaptive_sft_sharpening", "adaptive_batch", "adaptive_prescription", "MAX_DRAWS"]
+
+MAX_DRAWS = 10**7
+"""Default cap on the draws of one adaptive best-of-N run (Eq. 10 stops long before on every
+instance of the catalogue; the cap only bounds a runaway loop)."""
+CHUNK_ELEMENTS = 1 << 20
+"""Engine chunking: about this many prompt slots per vmapped chunk of trials."""
 
 
-def adaptive_sft_sharpening(oracle: Oracle, cls, n: int, key, delta: float | None = None,
-                            mu_stop: float | None = None, max_draws: int = 10**7) -> LearnerResult:
-    """Adaptive SFT-Sharpening: for each of n prompts draw y_1, y_2, ... ~ pi_base(.|x) until
+def adaptive_core(key, logp, log_mu, n, mu_stop, max_draws, n_cap, arrays, kind) -> Trial:
+    """One adaptive SFT-Sharpening run (pure; jit / vmap-able): for each of n prompts draw
+    y_1, y_2, ... ~ pi_base(.|x) until
 
         N_mu(x) = inf{ k : 1 / max_{j<=k} pi_base(y_j|x) <= k / mu_stop }      (Eq. 10)
 
-    keep the most likely draw (uniform tie-break), then MLE over the class. Theorem D.1 uses
-    mu_stop = ln(2/delta) (give ``delta`` or ``mu_stop``; ``mu_stop`` is the paper's mu,
-    renamed, decision D8). m = sum_i N_mu(x_i) is random; Lemma I.1:
+    keep the most likely draw (uniform tie-break), then MLE over the class. Key split
+    (data, fit). Returns :class:`Trial` with info = (Draws, counts [X, Y]); m = sum_i N_mu(x_i).
+    """
+    kd, kf = jax.random.split(key)
+    d = adaptive_draws_core(kd, logp, log_mu, n, mu_stop, max_draws, n_cap)
+    X, Y = logp.shape
+    counts = counts_core(d.x, d.y, d.w, X, Y)
+    q = MLE_CORES[kind](arrays, counts, kf)
+    return Trial(q, d.queries, 0, n, (d, counts))
+
+
+def adaptive_sft_sharpening(oracle: Oracle, cls, n: int, key, delta: float | None = None,
+                            mu_stop: float | None = None, max_draws: int = MAX_DRAWS) -> LearnerResult:
+    """Adaptive SFT-Sharpening through the counting oracle (:func:`adaptive_core`).
+
+    Theorem D.1 uses mu_stop = ln(2/delta) (give ``delta`` or ``mu_stop``; ``mu_stop`` is the
+    paper's mu, renamed, decision D8). m = sum_i N_mu(x_i) is random; Lemma I.1:
     E[N_mu(x)] <= (mu_stop + 1/|y*(x)|) / max_y pi_base(y|x) (F19).
 
     Returns :class:`LearnerResult`; info['draws'] holds N_mu per prompt, info['mu_stop'].
@@ -32,12 +64,38 @@ def adaptive_sft_sharpening(oracle: Oracle, cls, n: int, key, delta: float | Non
             raise ValueError("give delta (mu_stop = ln(2/delta), Theorem D.1) or mu_stop")
         mu_stop = math.log(2.0 / check_open_unit(delta, "delta"))
     mu_stop = check_positive(mu_stop, "mu_stop")
-    kd, kf = jax.random.split(key)
-    q0, p0 = oracle.queries, oracle.prompts
-    d = oracle.adaptive_data(kd, n, mu_stop, max_draws)
-    counts = counts_core(d.x, d.y, d.w, oracle.X, oracle.Y)
-    policy = cls.mle(counts, kf)
-    draws = np.asarray(d.draws)[:n]
-    return LearnerResult(policy, oracle.queries - q0, 0, oracle.prompts - p0,
-                         {"counts": np.asarray(counts), "n": n, "mu_stop": mu_stop, "draws": draws,
-                          "x": np.asarray(d.x)[:n]})
+    t = oracle.run(adaptive_core, key, n, mu_stop, max_draws, capacity(n), cls.arrays, cls.kind)
+    d, counts = t.info
+    return LearnerResult(np.asarray(t.policy), int(t.queries), 0, n,
+                         {"counts": np.asarray(counts), "n": n, "mu_stop": mu_stop,
+                          "draws": np.asarray(d.draws)[:n], "x": np.asarray(d.x)[:n]})
+
+
+@partial(jax.jit, static_argnames=("kind", "n_cap"))
+def _adaptive_batch(keys, logp, log_mu, mu, n, mu_stop, max_draws, delta, arrays, kind, n_cap):
+    def one(key):
+        t = adaptive_core(key, logp, log_mu, n, mu_stop, max_draws, n_cap, arrays, kind)
+        return error_core(t.policy, logp, delta, mu), t.queries.astype(jnp.float64), jnp.float64(0)
+
+    return jax.vmap(one)(keys)
+
+
+def adaptive_batch(problem, cls, trials, delta, *, n=None, mu_stop=None, max_draws=MAX_DRAWS, chunk=None, **_):
+    """The engine's plan for adaptive SFT trials at sizes (n, mu_stop): a :class:`Batch`
+    (mu_stop None: Theorem D.1's ln(2/delta); ``cls`` None: the problem's class for mu_stop)."""
+    n = check_int(n, "n")
+    mu_stop = math.log(2.0 / delta) if mu_stop is None else float(mu_stop)
+    cls = problem.class_for("adaptive", mu_stop) if cls is None else cls
+    logp, log_mu, mu = jnp.asarray(problem.logp), jnp.asarray(problem.log_mu), jnp.asarray(problem.mu)
+    n_cap = capacity(n)
+
+    def fn(ks):
+        return _adaptive_batch(ks, logp, log_mu, mu, n, mu_stop, max_draws, delta, cls.arrays, cls.kind, n_cap)
+
+    return Batch(fn, int(chunk) if chunk else max(1, CHUNK_ELEMENTS // n_cap), False, {"n": n, "mu_stop": mu_stop})
+
+
+def adaptive_prescription(problem, eps, delta, rho, **_):
+    """Theorem D.1 at the problem's C-bar_cov (:func:`sharpsim.adaptive_coverage`) and log|Pi|."""
+    return bounds.adaptive_sft_sample_complexity(adaptive_coverage(problem.base, problem.mu),
+                                                 problem.info["log_class_size"], eps, delta, rho)

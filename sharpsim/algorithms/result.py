@@ -1,10 +1,39 @@
-"""The result every learner returns."""
+"""What learners and trial cores return."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 import numpy as np
+
+
+class Trial(NamedTuple):
+    """What one pure trial core returns (a pytree: jit / vmap-able).
+
+    policy: the learned table pi_hat(y|x), float64 [X, Y] (None for inference-time BoN, whose
+      outcome is an answer, not a table); queries: sample-and-evaluate queries charged (the m of
+      the theory); extended: evaluations of log pi_base off the drawn responses (XPO, decision D7);
+      prompts: prompts drawn; info: algorithm-specific arrays (the oracle's draws, counts, ...).
+    """
+
+    policy: Any
+    queries: Any
+    extended: Any
+    prompts: Any
+    info: Any = None
+
+
+class Batch(NamedTuple):
+    """How the engine runs an algorithm at one size: ``fn(keys [K]) -> (errors [K], queries [K],
+    extended [K])`` on chunks of ``per`` trial keys; ``scanned``: ``fn`` maps over several
+    vmapped chunks in one call (then ``per`` is that call's size and is not shrunk to ``trials``);
+    ``sizes``: the sizes used, as reported in :class:`sharpsim.engine.TrialStats` (n, N, beta, ...)."""
+
+    fn: Any
+    per: int
+    scanned: bool = False
+    sizes: dict = {}
 
 
 @dataclass

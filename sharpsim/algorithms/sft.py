@@ -1,37 +1,176 @@
-"""SFT-Sharpening (paper §2.1 / §4.1; SPEC 5.1, Theorem 4.1)."""
+"""SFT-Sharpening (paper §2.1 / §4.1; SPEC 5.1, Theorem 4.1): one implementation.
+
+* :func:`sft_core`: the pure trial core (key and the oracle's arrays in, :class:`Trial` out):
+  n prompts x_i ~ mu, best-of-N on each with self-reward log pi_base (the oracle's exact
+  shortcut, or ``literal`` draws), then the class's maximum likelihood.
+* :func:`sft_sharpening`: the oracle-facing learner; it runs :func:`sft_core` through
+  :meth:`sharpsim.oracle.Oracle.run`, which charges the queries.
+* :func:`sft_batch`: what the engine vmaps, the same core followed by the exact error; with the
+  tabular class the *fast path* (:func:`sharpsim.evaluation.tabular_sft_error_core`) evaluates
+  the MLE from the draws without building [X, Y] tables, bit-identical to the literal
+  composition (tested in ``tests/test_equivalence.py``).
+* :func:`sft_prescription`: Theorem 4.1's sizes for a problem (the registry's bound).
+"""
 
 from __future__ import annotations
 
+import math
+from functools import partial
+
 import jax
+import jax.numpy as jnp
 import numpy as np
 
+from .. import bounds
 from .._validate import check_int
-from ..classes import counts_core
-from ..oracle import Oracle
-from .result import LearnerResult
+from ..classes import MLE_CORES, counts_core
+from ..evaluation import error_core, tabular_sft_error_core, tabular_star_columns
+from ..oracle import Oracle, bon_draws_core, bon_draws_literal_core, capacity
+from .result import Batch, LearnerResult, Trial
+
+__all__ = ["sft_core", "sft_sharpening", "sft_batch", "sft_prescription"]
+
+CHUNK_ELEMENTS = 1 << 22
+"""Engine chunking: about this many (prompt x draw) slots per vmapped chunk of trials."""
+MAX_CHUNK = 128
+"""Engine chunking: at most this many trials per chunk on the generic path."""
+FAST_CHUNK = 64
+"""Engine chunking: at most this many trials per vmapped chunk on the tabular fast path."""
+FAST_CHUNKS_PER_CALL = 16
+"""Engine chunking: at most this many fast-path chunks per call (``lax.map``)."""
 
 
-def sft_sharpening(oracle: Oracle, cls, n: int, N: int, key, shortcut: bool = True) -> LearnerResult:
-    """SFT-Sharpening: n prompts x_i ~ mu, best-of-N on each with self-reward log pi_base,
-    then maximum likelihood over the class:
+def sft_core(key, logp, log_mu, n, N, n_cap, arrays, kind, literal=False) -> Trial:
+    """One SFT-Sharpening run (pure; jit / vmap-able):
 
         pi_hat = argmax_{pi in Pi} sum_i log pi(y_i^BoN | x_i),     m = n N.
 
-    The key is split as (data, fit): the oracle draws with the first half, the class's
-    tie-break (if random) uses the second. ``shortcut`` draws each best-of-N outcome from
-    its exact law (charging N queries); False draws the N responses literally.
-    Tie-breaking in the MLE: see :mod:`sharpsim.classes` (decision D2); tabular MLE gives
-    unseen prompts the uniform row.
+    The key is split as (data, fit): the oracle cores draw with the first half, the class's
+    tie-break (if random) uses the second. ``literal`` draws the N responses one by one
+    (N static) instead of the exact best-of-N shortcut (N a float). Returns
+    :class:`Trial` with policy [X, Y] and info = (Draws, counts [X, Y]).
+    """
+    kd, kf = jax.random.split(key)
+    if literal:
+        d = bon_draws_literal_core(kd, logp, log_mu, n, N, n_cap)
+    else:
+        d = bon_draws_core(kd, logp, log_mu, n, N, n_cap)
+    X, Y = logp.shape
+    counts = counts_core(d.x, d.y, d.w, X, Y)
+    q = MLE_CORES[kind](arrays, counts, kf)
+    return Trial(q, d.queries, 0, n, (d, counts))
+
+
+def sft_sharpening(oracle: Oracle, cls, n: int, N: int, key, shortcut: bool = True) -> LearnerResult:
+    """SFT-Sharpening through the counting oracle (:func:`sft_core`; SPEC 5.1, Theorem 4.1).
+
+    ``shortcut`` draws each best-of-N outcome from its exact law (charging N queries); False
+    draws the N responses literally. Tie-breaking in the MLE: see :mod:`sharpsim.classes`
+    (decision D2); tabular MLE gives unseen prompts the uniform row.
 
     Returns :class:`LearnerResult` with info['counts'] ([X, Y] kept-response counts), n, N.
     """
     n, N = check_int(n, "n"), check_int(N, "N")
     if (cls.X, cls.Y) != (oracle.X, oracle.Y):
         raise ValueError(f"cls has shape {(cls.X, cls.Y)} but the oracle's model is {(oracle.X, oracle.Y)}")
-    kd, kf = jax.random.split(key)
-    q0, p0 = oracle.queries, oracle.prompts
-    d = oracle.sft_data(kd, n, N, shortcut=shortcut)
-    counts = counts_core(d.x, d.y, d.w, oracle.X, oracle.Y)
-    policy = cls.mle(counts, kf)
-    return LearnerResult(policy, oracle.queries - q0, 0, oracle.prompts - p0,
-                         {"counts": np.asarray(counts), "n": n, "N": N})
+    t = oracle.run(sft_core, key, n, float(N) if shortcut else N, capacity(n), cls.arrays, cls.kind,
+                   literal=not shortcut)
+    return LearnerResult(np.asarray(t.policy), int(t.queries), 0, n,
+                         {"counts": np.asarray(t.info[1]), "n": n, "N": N})
+
+
+# --------------------------------------------------------------------------- the engine's batches
+
+
+def sft_trial_core(key, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap, literal=False):
+    """One engine trial: :func:`sft_core` then the exact error -> (err, queries, extended)."""
+    t = sft_core(key, logp, log_mu, n, N, n_cap, arrays, kind, literal)
+    return error_core(t.policy, logp, delta, mu), t.queries.astype(jnp.float64), jnp.float64(0)
+
+
+@partial(jax.jit, static_argnames=("kind", "n_cap"))
+def _sft_batch(keys, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap):
+    return jax.vmap(lambda k: sft_trial_core(k, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap))(keys)
+
+
+@partial(jax.jit, static_argnames=("kind", "n_cap", "N"))
+def _sft_literal_batch(keys, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap):
+    return jax.vmap(lambda k: sft_trial_core(k, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap, True))(keys)
+
+
+def _sft_tabular_chunk(keys, logp, log_mu, mu, n, N, delta, star, n_cap, literal):
+    """One vmapped chunk of SFT-Sharpening trials with the tabular class, fast path (same key
+    split and oracle cores as :func:`sft_core`; the fit key is unused, as by the tabular MLE)."""
+    Y = logp.shape[1]
+
+    def one(key):
+        kd, _ = jax.random.split(key)
+        if literal:
+            d = bon_draws_literal_core(kd, logp, log_mu, n, N, n_cap)
+        else:
+            d = bon_draws_core(kd, logp, log_mu, n, N, n_cap)
+        err = tabular_sft_error_core(d.x, d.y, d.w, *star, delta, mu, Y)
+        return err, d.queries.astype(jnp.float64), jnp.float64(0)
+
+    return jax.vmap(one)(keys)
+
+
+def _sft_tabular_map(keys, logp, log_mu, mu, n, N, delta, star, n_cap, per, literal):
+    """G = len(keys) / per chunks of ``per`` vmapped trials, run by ``lax.map`` in one call: the
+    oracle's per-problem work (the BoN law of the table, its CDF), which does not depend on the
+    trial, is then computed once per call (hoisted out of the loop by XLA) rather than once per
+    chunk, and the chunks stay small enough for the cache (about 1.5x here)."""
+    ks = keys.reshape((-1, per) + keys.shape[1:])
+    out = jax.lax.map(lambda k: _sft_tabular_chunk(k, logp, log_mu, mu, n, N, delta, star, n_cap, literal), ks)
+    return tuple(o.reshape(-1) for o in out)
+
+
+_sft_tabular_scan = jax.jit(partial(_sft_tabular_map, literal=False), static_argnames=("n_cap", "per"))
+_sft_tabular_literal_scan = jax.jit(partial(_sft_tabular_map, literal=True), static_argnames=("n_cap", "per", "N"))
+
+
+def sft_batch(problem, cls, trials, delta, *, n=None, N=None, literal=False, fast=True, chunk=None, **_):
+    """The engine's plan for SFT trials at sizes (n, N): a :class:`Batch` (``cls`` None: the
+    problem's class for N, realizable: it contains bon_law(base, N)).
+
+    ``fast`` (tabular class): evaluate the trial's MLE from the draws in O(n + X)
+    (:func:`sharpsim.evaluation.tabular_sft_error_core`) instead of building [X, Y] tables;
+    bit-identical errors. It applies when every |y*(x)| <= 2; otherwise (or with
+    ``fast=False``) the generic path (counts -> ``MLE_CORES[kind]`` -> ``error_core``) runs.
+    Chunks: see the module constants.
+    """
+    n, N = check_int(n, "n"), check_int(N, "N")
+    cls = problem.class_for("sft", N) if cls is None else cls
+    sizes = {"n": n, "N": N}
+    logp, log_mu, mu = jnp.asarray(problem.logp), jnp.asarray(problem.log_mu), jnp.asarray(problem.mu)
+    n_cap = capacity(n)
+    slots = n_cap * (N if literal else 1)
+    per = max(1, min(MAX_CHUNK, CHUNK_ELEMENTS // slots))
+    star = tabular_star_columns(problem.logp) if (fast and cls.kind == "tabular") else None
+    if star is not None:
+        # no [X, Y] table per trial; chunks of `inner` vmapped trials, G chunks per call (lax.map)
+        inner = int(chunk) if chunk else max(1, min(FAST_CHUNK, CHUNK_ELEMENTS // slots))
+        n_chunks = -(-trials // inner)
+        G = -(-n_chunks // -(-n_chunks // FAST_CHUNKS_PER_CALL))  # balanced calls
+        if literal:
+            def fn(ks):
+                return _sft_tabular_literal_scan(ks, logp, log_mu, mu, n, N, delta, star, n_cap, inner)
+        else:
+            def fn(ks):
+                return _sft_tabular_scan(ks, logp, log_mu, mu, n, float(N), delta, star, n_cap, inner)
+        return Batch(fn, G * inner, True, sizes)
+    if literal:
+        def fn(ks):
+            return _sft_literal_batch(ks, logp, log_mu, mu, n, N, delta, cls.arrays, cls.kind, n_cap)
+    else:
+        def fn(ks):
+            return _sft_batch(ks, logp, log_mu, mu, n, float(N), delta, cls.arrays, cls.kind, n_cap)
+    return Batch(fn, int(chunk) if chunk else per, False, sizes)
+
+
+def sft_prescription(problem, eps, delta, rho, **_):
+    """Theorem 4.1 (F9) at the problem's C_cov and log|Pi| (a finite class is needed)."""
+    L = problem.info["log_class_size"]
+    if not math.isfinite(L):
+        raise ValueError(f"the SFT bound (F9) needs a finite class; problem {problem.name!r} has log|Pi| = inf")
+    return bounds.sft_sample_complexity(problem.info["C_cov"], L, eps, delta, rho)

@@ -44,12 +44,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import bounds
 from .._validate import check_int, check_open_unit, check_positive
 from ..classes import LOG_TABLE_FNS, PROJECTIONS
-from ..oracle import Oracle, _draw_from_rows, prompts_core
-from .result import LearnerResult
+from ..evaluation import error_core
+from ..optim import fista
+from ..oracle import Oracle, draw_from_rows, prompts_core
+from ..quantities import margin
+from .result import Batch, LearnerResult, Trial
 
-__all__ = ["xpo_sharpening", "xpo_core", "alpha_j3", "t_capacity"]
+__all__ = ["xpo_sharpening", "xpo_core", "xpo_trial", "xpo_batch", "xpo_prescription", "alpha_j3", "default_alpha",
+           "t_capacity"]
+
+CHUNK = 64
+"""Engine chunking: trials per vmapped chunk (each trial runs T rounds of FISTA)."""
 
 
 def alpha_j3(beta, B, Y, d, T, eps, delta, rho, constant: float = 1.0) -> float:
@@ -67,7 +75,7 @@ def _oracle_prompt(key, log_mu):
 
 def _oracle_draw(key, logp, x):
     """One draw y ~ pi_base(.|x) with its log-likelihood (a sample-and-evaluate query)."""
-    y = _draw_from_rows(key, jnp.exp(logp), x[None])[0]
+    y = draw_from_rows(key, jnp.exp(logp), x[None])[0]
     return y, logp[x, y]
 
 
@@ -127,18 +135,6 @@ def _xpo_padded(key, logp, log_mu, arrays, params0, beta, alpha, weight, smooth,
         c = jnp.maximum(jnp.sum(mask), 1.0)
         return (alpha * jnp.sum(mask * b) + weight * jnp.sum(mask * r * r)) / c
 
-    grad = jax.grad(objective)
-
-    def fista(p0, buf):
-        def body(_, st):
-            p, z, t = st
-            p_new = project(jax.tree.map(lambda u, g: u - g / L, z, grad(z, buf)))
-            t_new = 0.5 * (1 + jnp.sqrt(1 + 4 * t * t))
-            z_new = jax.tree.map(lambda u, v: u + ((t - 1) / t_new) * (u - v), p_new, p)
-            return p_new, z_new, t_new
-
-        return jax.lax.fori_loop(0, inner_steps, body, (p0, p0, jnp.array(1.0)))[0]
-
     buf0 = (jnp.zeros(T_cap, jnp.int32), jnp.zeros(T_cap, jnp.int32), jnp.zeros(T_cap, jnp.int32),
             jnp.zeros(T_cap), jnp.zeros(T_cap), jnp.zeros(T_cap))
     iterates0 = jax.tree.map(lambda a: jnp.zeros((T_cap,) + a.shape, a.dtype), params0)
@@ -156,7 +152,7 @@ def _xpo_padded(key, logp, log_mu, arrays, params0, beta, alpha, weight, smooth,
         xs, ys, y2s, lps, lp2s, mask = buf
         buf = (xs.at[t].set(x), ys.at[t].set(y), y2s.at[t].set(y2), lps.at[t].set(lp),
                lp2s.at[t].set(lp2), mask.at[t].set(1.0))
-        p = fista(p, buf)
+        p = fista(partial(objective, buf=buf), p, project, L, inner_steps)
         its = jax.tree.map(lambda a, v: a.at[t].set(v), its, p)
         return p, buf, k, its
 
@@ -215,19 +211,73 @@ def xpo_sharpening(oracle: Oracle, cls, T: int, beta: float, key, alpha: float |
     if alpha is None:
         if eps is None or delta is None or rho is None:
             raise ValueError("alpha=None uses Theorem J.3's alpha(T), which needs eps, delta and rho")
-        Bv = getattr(cls, "B", getattr(cls, "R", 1.0))
-        dv = getattr(cls, "d", cls.X * cls.Y)
-        alpha = alpha_j3(beta, Bv, cls.Y, dv, T, check_open_unit(eps, "eps"), check_open_unit(delta, "delta"),
-                         check_open_unit(rho, "rho"))
+        alpha = default_alpha(cls, beta, T, check_open_unit(eps, "eps"), check_open_unit(delta, "delta"),
+                              check_open_unit(rho, "rho"))
     alpha = float(alpha)
     if alpha < 0:
         raise ValueError(f"alpha must be >= 0, got {alpha}")
     smooth = float(getattr(cls, "L", 1.0))
-    policy, q, e, pr, sel, J = xpo_core(key, oracle._logp, oracle._log_mu, cls.arrays, cls.init_params(),
-                                        beta, alpha, w, smooth, cls.kind, T, n_val, check_int(inner_steps, "inner_steps"))
-    oracle.queries += int(q)
-    oracle.extended_queries += int(e)
-    oracle.prompts += int(pr)
-    return LearnerResult(np.asarray(policy), int(q), int(e), int(pr),
+    t = oracle.run(xpo_trial, key, cls.arrays, cls.init_params(), beta, alpha, w, smooth, cls.kind, T, n_val,
+                   check_int(inner_steps, "inner_steps"))
+    sel, J = t.info
+    return LearnerResult(np.asarray(t.policy), int(t.queries), int(t.extended), int(t.prompts),
                          {"T": T, "beta": beta, "alpha": alpha, "weight": w, "selected_round": int(sel) + 2,
                           "J_hat": np.asarray(J)[:T], "n_val": n_val})
+
+
+def xpo_trial(key, logp, log_mu, arrays, params0, beta, alpha, weight, smooth, kind, T, n_val, inner_steps,
+              T_cap=None) -> Trial:
+    """:func:`xpo_core` as a :class:`Trial` (info = (selected index, J_hat [T_cap])): the trial core
+    that the learner runs through the oracle and the engine vmaps."""
+    policy, q, e, pr, sel, J = xpo_core(key, logp, log_mu, arrays, params0, beta, alpha, weight, smooth, kind, T,
+                                        n_val, inner_steps, T_cap)
+    return Trial(policy, q, e, pr, (sel, J))
+
+
+@partial(jax.jit, static_argnames=("kind", "T_cap", "n_val", "inner_steps"))
+def _xpo_batch(keys, logp, log_mu, mu, delta, arrays, params0, beta, alpha, weight, smooth, kind, T, n_val,
+               inner_steps, T_cap):
+    """T is traced (rounds t >= T are masked, see :func:`xpo_core`): one compilation per T_cap."""
+    def one(key):
+        t = xpo_trial(key, logp, log_mu, arrays, params0, beta, alpha, weight, smooth, kind, T, n_val, inner_steps,
+                      T_cap)
+        return error_core(t.policy, logp, delta, mu), jnp.float64(t.queries), jnp.float64(t.extended)
+
+    return jax.vmap(one)(keys)
+
+
+def default_alpha(cls, beta, T, eps, delta, rho) -> float:
+    """Theorem J.3's alpha(T) (:func:`alpha_j3`) with B = cls.B (or R) and d = cls.d (or X Y)."""
+    return alpha_j3(beta, getattr(cls, "B", getattr(cls, "R", 1.0)), cls.Y, getattr(cls, "d", cls.X * cls.Y), T,
+                    eps, delta, rho)
+
+
+def xpo_batch(problem, cls, trials, delta, *, T=None, beta=None, alpha=None, eps=None, rho=None, n_val=16,
+              inner_steps=200, chunk=None, **_):
+    """The engine's plan for XPO trials at sizes (T, beta): a :class:`Batch` (alpha None: Theorem
+    J.3's alpha(T) with eps, delta, rho; the printed weighting w = 1, decision D6)."""
+    T = check_int(T, "T")
+    beta = float(beta)
+    cls = problem.class_for("xpo") if cls is None else cls
+    logp, log_mu, mu = jnp.asarray(problem.logp), jnp.asarray(problem.log_mu), jnp.asarray(problem.mu)
+    if alpha is None:
+        alpha = default_alpha(cls, beta, T, eps, delta, rho)
+    smooth = float(getattr(cls, "L", 1.0))
+    alpha = float(alpha)
+
+    def fn(ks):
+        return _xpo_batch(ks, logp, log_mu, mu, delta, cls.arrays, cls.init_params(), beta, alpha, 1.0,
+                          smooth, cls.kind, T, n_val, inner_steps, t_capacity(T))
+
+    return Batch(fn, int(chunk) if chunk else CHUNK, False,
+                 {"T": T, "beta": beta, "alpha": alpha, "n_val": n_val})
+
+
+def xpo_prescription(problem, eps, delta, rho, constant=1.0, **_):
+    """Theorem J.3 (order-only) for a linear-softmax instance (Example J.1): d, B, |Y|, gamma_margin."""
+    inst = problem.info.get("instance")
+    if not hasattr(inst, "theta_star"):
+        raise ValueError("verify --algorithm xpo needs a linear-softmax instance (--instance j1)")
+    gm = margin(problem.base, problem.mu)
+    return bounds.linear_softmax_xpo(inst.d, max(problem.info["B"], 1.0), problem.Y, min(gm, 1.0), eps, delta, rho,
+                                     constant=constant)

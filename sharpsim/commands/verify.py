@@ -30,14 +30,11 @@ from __future__ import annotations
 import json
 import math
 
+from ..algorithms import ALGORITHMS, REGISTRY
+
 INSTANCES = ("hard", "random", "j1")
-ALGORITHMS = ("bon", "sft", "adaptive", "dpo", "xpo")
-SUPPORTED = {
-    "hard": ("bon", "sft", "adaptive", "dpo"),
-    "random": ("bon", "sft", "adaptive", "dpo"),
-    "j1": ("bon", "dpo", "xpo"),
-}
-"""instance -> the algorithms ``sharpsim verify`` runs on it."""
+SUPPORTED = {inst: tuple(a for a in ALGORITHMS if inst in REGISTRY[a].supports) for inst in INSTANCES}
+"""instance -> the algorithms ``sharpsim verify`` runs on it (from each algorithm's registry entry)."""
 
 
 def check_supported(instance: str, algorithm: str) -> None:
@@ -53,7 +50,9 @@ def check_supported(instance: str, algorithm: str) -> None:
 def register(sub) -> None:
     p = sub.add_parser("verify", help="a bound's prescribed m next to the simulated sample complexity")
     p.add_argument("--instance", choices=INSTANCES, required=True)
-    p.add_argument("--algorithm", choices=ALGORITHMS, required=True)
+    p.add_argument("--algorithm", choices=ALGORITHMS, required=True,
+                   help="; ".join(f"{a}: {REGISTRY[a].summary} (instances: {'/'.join(REGISTRY[a].supports)})"
+                                  for a in ALGORITHMS))
     p.add_argument("--eps", type=float, required=True)
     p.add_argument("--delta", type=float, required=True)
     p.add_argument("--rho", type=float, required=True)
@@ -78,7 +77,7 @@ def register(sub) -> None:
 def build(args):
     import jax
 
-    from ..sim import hard_problem, j1_problem, random_problem
+    from ..instances.problems import hard_problem, j1_problem, random_problem
 
     key = jax.random.key(args.seed)
     if args.instance == "hard":
@@ -95,7 +94,7 @@ def run(args) -> int:
     import jax
 
     from .._validate import check_int, check_open_unit
-    from ..sim import theory_vs_simulation
+    from ..comparison import theory_vs_simulation
 
     check_supported(args.instance, args.algorithm)
     for name in ("eps", "delta", "rho"):

@@ -14,8 +14,6 @@ Random numbers come from fixed-size buffers (one compiled shape for every task a
 
 from __future__ import annotations
 
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 import numpy as np
