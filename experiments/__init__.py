@@ -12,7 +12,9 @@ Each experiment module defines
 * ``summary(results) -> list[dict]``: the key measurements next to the theory, rows with
   keys ``measurement``, ``simulated``, ``theory``, ``note``.
 
-:mod:`experiments.runner` runs them (``sharpsim reproduce``).
+:mod:`sharpsim.experiments.runner` runs them (``sharpsim reproduce``). The folder is the top-level
+``experiments/`` of the source tree, installed as ``sharpsim.experiments`` (``sharpsim/experiments``
+links to it), so nothing generic lands in site-packages.
 """
 
 CATALOGUE = [

@@ -39,12 +39,14 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from scipy import stats
 
 import sharpsim as s
 from sharpsim.classes import counts_core
-from sharpsim.instances.toy import perturb, toy_task
+from sharpsim.instances.toy import answer_correct, perturb, toy_task
 from sharpsim.oracle import Oracle
+from sharpsim.stats import percent_lift
 
 from . import style
 
@@ -84,7 +86,7 @@ def total_steps(c: Config) -> int:
 # ------------------------------------------------------------------------------ model cores
 
 
-def _log_table(params):
+def log_table(params):
     """Full-history AR log table [X, V^H] from per-step logits params[h]: [X, V^h, V] (big-endian)."""
     L = None
     for th in params:
@@ -94,7 +96,7 @@ def _log_table(params):
     return L
 
 
-def _greedy_index(params):
+def greedy_index(params):
     """Greedy decode (lowest token on ties) -> sequence index [X]."""
     X = params[0].shape[0]
     V = params[0].shape[-1]
@@ -108,10 +110,10 @@ def _greedy_index(params):
 
 def _metrics(params, base_lt, correct, mu):
     """(acc sampled, acc greedy, E_pi[log pi_base], log pi_base(greedy)) averaged over x ~ mu."""
-    lt = _log_table(params)
+    lt = log_table(params)
     p = jnp.exp(lt)
     acc = jnp.sum(mu * jnp.sum(jnp.where(correct, p, 0.0), axis=1))
-    g = _greedy_index(params)
+    g = greedy_index(params)
     rows = jnp.arange(lt.shape[0])
     acc_g = jnp.sum(mu * correct[rows, g])
     ll = jnp.sum(mu * jnp.sum(p * base_lt, axis=1))
@@ -121,26 +123,23 @@ def _metrics(params, base_lt, correct, mu):
 
 @partial(jax.jit, static_argnames=("steps",))
 def finetune(params0, counts, base_lt, correct, mu, lr, steps):
-    """Full-batch Adam (b1 = 0.9, b2 = 0.999, eps = 1e-8) on -(1/n) sum counts * log pi_theta from
+    """Full-batch Adam (``optax.adam``, b1 = 0.9, b2 = 0.999, eps = 1e-8) on -(1/n) sum counts * log pi_theta from
     params0; returns the metrics [steps + 1, 4] (row t: after t steps)."""
     tot = jnp.maximum(jnp.sum(counts), 1.0)
 
     def loss(params):
-        return -jnp.sum(jnp.where(counts > 0, counts * _log_table(params), 0.0)) / tot
+        return -jnp.sum(jnp.where(counts > 0, counts * log_table(params), 0.0)) / tot
 
     grad = jax.grad(loss)
-    zeros = jax.tree.map(jnp.zeros_like, params0)
+    opt = optax.adam(lr, b1=0.9, b2=0.999, eps=1e-8)
 
-    def step(carry, t):
-        p, m, v = carry
-        g = grad(p)
-        m = jax.tree.map(lambda a, b: 0.9 * a + 0.1 * b, m, g)
-        v = jax.tree.map(lambda a, b: 0.999 * a + 0.001 * b * b, v, g)
-        tt = t + 1.0
-        p = jax.tree.map(lambda w, a, b: w - lr * (a / (1 - 0.9**tt)) / (jnp.sqrt(b / (1 - 0.999**tt)) + 1e-8), p, m, v)
-        return (p, m, v), _metrics(p, base_lt, correct, mu)
+    def step(carry, _):
+        p, state = carry
+        updates, state = opt.update(grad(p), state, p)
+        p = optax.apply_updates(p, updates)
+        return (p, state), _metrics(p, base_lt, correct, mu)
 
-    (_, _, _), traj = jax.lax.scan(step, (params0, zeros, zeros), jnp.arange(steps, dtype=jnp.float64))
+    _, traj = jax.lax.scan(step, (params0, opt.init(params0)), None, length=steps)
     return jnp.concatenate([_metrics(params0, base_lt, correct, mu)[None], traj], axis=0)
 
 
@@ -159,7 +158,7 @@ def base_model(c: Config, key):
                                 c.alpha_off)
     model = perturb(conds, jax.random.fold_in(key, 1), c.sigma, c.tau)
     ans = chains[:, -1]
-    correct = (np.arange(model.Y)[None, :] % c.V) == ans[:, None]
+    correct = answer_correct(chains, c.V)
     return model, correct, ans
 
 
@@ -231,14 +230,10 @@ def run(c: Config, progress) -> dict:
 # ------------------------------------------------------------------------------ figures
 
 
-def _lift(acc, acc_g0):
-    return 100.0 * (np.asarray(acc) - acc_g0) / acc_g0
-
-
 def _final(r: dict, row: dict):
     """Final-step lifts per seed: (acc lift [S], greedy-decode acc lift [S], ll lift [S])."""
     t = np.asarray(row["traj"])[:, -1]
-    return _lift(t[:, 0], r["acc_greedy0"]), _lift(t[:, 1], r["acc_greedy0"]), t[:, 2] - r["ll_greedy0"]
+    return percent_lift(t[:, 0], r["acc_greedy0"]), percent_lift(t[:, 1], r["acc_greedy0"]), t[:, 2] - r["ll_greedy0"]
 
 
 def plot(r: dict, path_stem: str) -> None:
@@ -254,10 +249,10 @@ def plot(r: dict, path_stem: str) -> None:
     C0, C1, C2, C3 = style.COLORS[:4]
     for k, ax in enumerate(axes[0]):
         if k == 0:
-            vals = [(traj[:, :, 0], _lift(pop[:, 0], a0), C0, "SFT model sampled at T = 1"),
-                    (traj[:, :, 1], _lift(pop[:, 1], a0), C2, "SFT model, greedy decode")]
-            tr = lambda v: _lift(v, a0)  # noqa: E731
-            ref_bon, ref_samp = _lift(main["acc_bon"], a0), _lift(r["acc_sample0"], a0)
+            vals = [(traj[:, :, 0], percent_lift(pop[:, 0], a0), C0, "SFT model sampled at T = 1"),
+                    (traj[:, :, 1], percent_lift(pop[:, 1], a0), C2, "SFT model, greedy decode")]
+            tr = lambda v: percent_lift(v, a0)  # noqa: E731
+            ref_bon, ref_samp = percent_lift(main["acc_bon"], a0), percent_lift(r["acc_sample0"], a0)
         else:
             vals = [(traj[:, :, 2], pop[:, 2] - l0, C0, "SFT model sampled at T = 1"),
                     (traj[:, :, 3], pop[:, 3] - l0, C2, "SFT model, greedy decode")]
@@ -286,13 +281,13 @@ def plot(r: dict, path_stem: str) -> None:
     Nc = np.array(r["N_curve"])
     bc = np.array(r["bon_curve"])
     for k, ax in enumerate(axes[1]):
-        curve = _lift(bc[:, 0], a0) if k == 0 else bc[:, 1] - l0
+        curve = percent_lift(bc[:, 0], a0) if k == 0 else bc[:, 1] - l0
         ax.plot(Nc, curve, color=C1, **style.EXACT, label="inference-time best-of-N (exact)")
         Ns = np.array([row["N"] for row in r["per_N"]])
         series = ((0, C0, "SFT sampled at T = 1"), (1, C2, "SFT greedy decode")) if k == 0 else \
             ((2, C0, "SFT sampled at T = 1"), (3, C2, "SFT greedy decode"))
         for j, (idx, col, lab) in enumerate(series):
-            tr = (lambda v: _lift(v, a0)) if k == 0 else (lambda v: np.asarray(v) - l0)
+            tr = (lambda v: percent_lift(v, a0)) if k == 0 else (lambda v: np.asarray(v) - l0)
             vals = np.array([tr(np.asarray(row["traj"])[:, -1, idx]) for row in r["per_N"]])  # [len(Ns), S]
             mean, half = _band(vals, axis=1)
             ax.errorbar(Ns * (1.0 + 0.04 * (j - 0.5)), mean, yerr=half, color=col, **style.SIM,
@@ -326,11 +321,11 @@ def summary(r: dict) -> list[dict]:
         m_ll, h_ll = _band(ll_l)
         finals.append(m_acc)
         traj = np.asarray(row["traj"])
-        best = _lift(traj[:, :, 0].max(axis=1), a0)  # best checkpoint per seed (paper's protocol)
+        best = percent_lift(traj[:, :, 0].max(axis=1), a0)  # best checkpoint per seed (paper's protocol)
         out.append(dict(measurement=f"N={row['N']}: final SFT acc lift % (sampled) vs BoN-N exact",
-                        simulated=float(m_acc), theory=float(_lift(row["acc_bon"], a0)),
+                        simulated=float(m_acc), theory=float(percent_lift(row["acc_bon"], a0)),
                         note=f"+-{h_acc:.1f} (95% t); best checkpoint {best.mean():.1f}; greedy decode "
-                             f"{accg_l.mean():.1f}; expected-data SFT {_lift(np.asarray(row['pop'])[-1, 0], a0):.1f}"))
+                             f"{accg_l.mean():.1f}; expected-data SFT {percent_lift(np.asarray(row['pop'])[-1, 0], a0):.1f}"))
         out.append(dict(measurement=f"N={row['N']}: final SFT log-lik lift (nats) vs BoN-N exact",
                         simulated=float(m_ll), theory=float(row["ll_bon"] - l0),
                         note=f"+-{h_ll:.2f} (95% t); base sampling {r['ll_sample0'] - l0:.2f}"))
@@ -341,7 +336,7 @@ def summary(r: dict) -> list[dict]:
     out.append(dict(measurement="final SFT acc lift increasing in N", simulated=bool(np.all(np.diff(finals) > 0)),
                     theory=True, note="Fig. 9: larger N, larger lifts"))
     main = r["per_N"][-1]
-    exceed = [float(_lift(np.asarray(row["pop"])[:, 0].max(), a0) - _lift(row["acc_bon"], a0)) for row in r["per_N"]]
+    exceed = [float(percent_lift(np.asarray(row["pop"])[:, 0].max(), a0) - percent_lift(row["acc_bon"], a0)) for row in r["per_N"]]
     out.append(dict(measurement="max over steps of expected-data SFT acc lift - BoN lift", simulated=max(exceed),
                     theory="<= 0", note="exact; the tabular MLE's limit is the BoN law itself"))
     out.append(dict(measurement=f"base: greedy / sampled / BoN-{main['N']} accuracy", simulated=a0,

@@ -23,10 +23,10 @@ from . import CATALOGUE
 
 
 def load(name: str):
-    """The experiment module ``experiments.<name>`` (ValueError for unknown names)."""
+    """The experiment module ``sharpsim.experiments.<name>`` (ValueError for unknown names)."""
     if name not in CATALOGUE:
         raise ValueError(f"unknown experiment {name!r}; known: {', '.join(CATALOGUE)}")
-    return importlib.import_module(f"experiments.{name}")
+    return importlib.import_module(f"{__package__}.{name}")
 
 
 def _jsonable(obj):

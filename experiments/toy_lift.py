@@ -42,7 +42,7 @@ from scipy.special import logsumexp
 
 import sharpsim as s
 from sharpsim.instances.toy import perturb, toy_task, uniform_buffer
-from sharpsim.stats import clopper_pearson
+from sharpsim.stats import clopper_pearson, percent_lift
 
 from . import style
 
@@ -93,11 +93,6 @@ def _sample_answers(key, log_p_answer, N):
     return jax.random.categorical(key, log_p_answer[:, None, :], axis=-1, shape=(T, N))
 
 
-def _lift(acc, acc_greedy):
-    """100 (acc - acc_greedy)/acc_greedy (D10, presumed); None when acc_greedy = 0."""
-    return None if acc_greedy <= 0 else 100.0 * (acc - acc_greedy) / acc_greedy
-
-
 def _cell(model: s.AutoregressiveLM, answer: np.ndarray, c: Config, key, Y_pad: int, V_pad: int) -> dict:
     """Every accuracy of one (task, model). Tables are padded with zero-probability responses
     (log -inf) to Y_pad sequences and V_pad answers so that the jitted samplers and bon_law
@@ -137,8 +132,8 @@ def _cell(model: s.AutoregressiveLM, answer: np.ndarray, c: Config, key, Y_pad: 
     return dict(acc_greedy=acc_greedy, acc_sample=acc_sample, acc_bon=acc_bon, pass_n=pass_n, argmax_correct=argmax_ok,
                 mc_bon=hits / T, mc_bon_lo=bon_lo, mc_bon_hi=bon_hi, mc_bon_lo_1e6=bon_lo6, mc_bon_hi_1e6=bon_hi6,
                 mc_majority=maj / T, mc_majority_lo=maj_lo, mc_majority_hi=maj_hi, trials=T,
-                lift_bon=_lift(acc_bon, acc_greedy), lift_majority=_lift(maj / T, acc_greedy),
-                lift_sample=_lift(acc_sample, acc_greedy), lift_pass=_lift(pass_n, acc_greedy))
+                lift_bon=percent_lift(acc_bon, acc_greedy), lift_majority=percent_lift(maj / T, acc_greedy),
+                lift_sample=percent_lift(acc_sample, acc_greedy), lift_pass=percent_lift(pass_n, acc_greedy))
 
 
 def run(c: Config, progress) -> dict:

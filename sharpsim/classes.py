@@ -34,6 +34,12 @@ Classes and their exact maximizers / tie rules (decision D2):
 * :class:`ARLinearSoftmaxClass`: Eq. (11), each ||theta_h||_2 <= B (projected gradient).
 * :class:`BoxTabularClass`: tabular softmax with logits in [-R, R] (a bounded tabular class
   for XPO's exploration term, which is unbounded below over all tables).
+
+Why one file of ~800 lines: the seven classes share their tie rules (``_tied``, ``_random_pick``),
+the kind -> core registries (``MLE_CORES``, ``DPO_CORES``, ``LOG_TABLE_FNS``, ``PROJECTIONS``) that
+the learners' trial cores dispatch on inside jit, and the decision D2 they implement; each class is
+a short block with its two cores beside it, so a reader checks one tie rule against all of them
+in one place. Splitting per class would scatter the registries and the shared helpers.
 """
 
 from __future__ import annotations
@@ -63,11 +69,13 @@ __all__ = [
     "hard_bon_class",
     "hard_family_class",
     "counts_core",
-    "TIE_RTOL",
+    "OBJECTIVE_TIE_RTOL",
 ]
 
-TIE_RTOL = 1e-9
-"""Objective values within this relative tolerance of the optimum count as tied (decision D2)."""
+OBJECTIVE_TIE_RTOL = 1e-9
+"""Objective values (log-likelihoods of class members) within this relative tolerance of the optimum
+count as tied (decision D2). Not :data:`sharpsim.core.TIE_RTOL` (1e-12), which ties log-probabilities
+of responses; objectives are sums of many logs, so their rounding is larger."""
 
 
 @partial(jax.jit, static_argnames=("X", "Y"))
@@ -83,7 +91,7 @@ def _xlogy(c, logq):
 
 def _tied(vals, valid):
     best = jnp.max(jnp.where(valid, vals, -jnp.inf), axis=-1, keepdims=True)
-    tol = TIE_RTOL * jnp.maximum(1.0, jnp.abs(jnp.where(jnp.isfinite(best), best, 0.0)))
+    tol = OBJECTIVE_TIE_RTOL * jnp.maximum(1.0, jnp.abs(jnp.where(jnp.isfinite(best), best, 0.0)))
     return valid & ((vals >= best - tol) | (jnp.isneginf(best) & jnp.isneginf(vals)))
 
 
@@ -194,7 +202,7 @@ TabularClass.arrays = property(lambda self: {"shape_x": jnp.zeros(self.X), "shap
 
 class FiniteClass(_Class):
     """A finite class of K candidate tables (SPEC 3.6). Exact argmax of the log-likelihood;
-    ties (within :data:`TIE_RTOL`) go to the lowest index (decision D2).
+    ties (within :data:`OBJECTIVE_TIE_RTOL`) go to the lowest index (decision D2).
 
     Args: tables: [K, X, Y] probability tables (or a list of tables / models).
     """
@@ -368,7 +376,7 @@ class ProductClass(_Class):
     Args:
       rows: [X, K, Y] probability rows (candidate k at prompt x).
       valid: optional bool [X, K] (prompts with fewer candidates pad with invalid rows).
-    Exact MLE per coordinate; ties within :data:`TIE_RTOL` broken uniformly at random.
+    Exact MLE per coordinate; ties within :data:`OBJECTIVE_TIE_RTOL` broken uniformly at random.
     """
 
     kind = "product"

@@ -29,7 +29,9 @@ from ._validate import check_int, check_open_unit
 from .algorithms import get as get_algorithm
 from .stats import clopper_pearson
 
-__all__ = ["TrialStats", "SampleComplexity", "run_trials", "empirical_sample_complexity"]
+__all__ = ["TrialStats", "SampleComplexity", "JointSampleComplexity", "Budget", "BudgetExceeded", "run_trials",
+           "sequential_trials", "empirical_sample_complexity", "min_sample_complexity", "SEQUENTIAL_BATCH",
+           "SEQUENTIAL_MAX_TRIALS"]
 
 
 @dataclass
@@ -50,10 +52,19 @@ class TrialStats:
     queries: float
     extended: float
     sizes: dict
+    verdict: str | None = None
+    """Sequential runs (:func:`sequential_trials`): "above" / "below" when the interval of the success
+    frequency lies wholly above / below 1 - rho, "undecided" when the trial budget ran out."""
 
     @property
     def trials(self) -> int:
         return int(self.errors.shape[0])
+
+    def reached(self, target: float) -> bool:
+        """Success reached ``target``: decided above, or undecided with the frequency >= target."""
+        if self.verdict is not None:
+            return self.verdict == "above" or (self.verdict == "undecided" and self.freq >= target)
+        return self.freq >= target
 
 
 def _progress(total, desc, progress):
@@ -185,3 +196,197 @@ def empirical_sample_complexity(evaluate: Callable[[float], TrialStats], rho: fl
     return SampleComplexity(m, m_range, hi_ok, points)
 
 
+
+
+# --------------------------------------------------------------------------- sequential trials
+
+
+SEQUENTIAL_BATCH = 100
+"""Trials per batch of :func:`sequential_trials`."""
+SEQUENTIAL_MAX_TRIALS = 1600
+"""Default trial budget of :func:`sequential_trials` at one size (16 batches)."""
+
+
+class BudgetExceeded(RuntimeError):
+    """Raised inside a search when its wall-clock budget is spent (the caller keeps what finished)."""
+
+
+class Budget:
+    """A wall-clock budget (``seconds`` None: unlimited) checked between trial batches."""
+
+    def __init__(self, seconds=None):
+        import time
+
+        self._time = time.monotonic
+        self.seconds = seconds
+        self.start = self._time()
+
+    @property
+    def elapsed(self) -> float:
+        return self._time() - self.start
+
+    def check(self) -> None:
+        if self.seconds is not None and self.elapsed > self.seconds:
+            raise BudgetExceeded(f"the budget of {self.seconds:g} s is spent")
+
+
+def sequential_trials(problem, algorithm: str, key, eps: float, delta: float, rho: float, *,
+                      batch: int = SEQUENTIAL_BATCH, max_trials: int = SEQUENTIAL_MAX_TRIALS,
+                      conf: float = 0.95, budget: Budget | None = None, **kwargs) -> TrialStats:
+    """Trials in batches until the success frequency is decided against 1 - rho.
+
+    Batch b runs ``batch`` trials of :func:`run_trials` with key ``jax.random.fold_in(key, b)``;
+    after each batch the Clopper-Pearson interval of all trials so far is compared with
+    1 - rho: wholly above -> verdict "above", wholly below -> "below"; after ``max_trials``
+    trials -> "undecided". Each look uses level 1 - (1 - conf) / L with L = ceil(max_trials /
+    batch) looks (Bonferroni), so a verdict holds with confidence ``conf`` overall. The returned
+    :class:`TrialStats` has the interval at level ``conf`` of all trials run and the verdict.
+    Same key, same bits (the batches' keys do not depend on when the run stops).
+    """
+    batch, max_trials = check_int(batch, "batch"), check_int(max_trials, "max_trials")
+    target = 1.0 - check_open_unit(rho, "rho")
+    looks = -(-max_trials // batch)
+    conf_look = 1.0 - (1.0 - check_open_unit(conf, "conf")) / looks
+    parts = []
+    verdict = "undecided"
+    for b in range(looks):
+        if budget is not None:
+            budget.check()
+        parts.append(run_trials(problem, algorithm, jax.random.fold_in(key, b), min(batch, max_trials - b * batch),
+                                eps, delta, conf=conf, rho=rho, **kwargs))
+        succ = np.concatenate([p.success for p in parts])
+        lo, hi = clopper_pearson(int(succ.sum()), succ.size, conf_look)
+        if lo >= target:
+            verdict = "above"
+            break
+        if hi < target:
+            verdict = "below"
+            break
+    errors = np.concatenate([p.errors for p in parts])
+    succ = np.concatenate([p.success for p in parts])
+    n_tr = succ.size
+    q = float(sum(p.queries * p.trials for p in parts) / n_tr)
+    e = float(sum(p.extended * p.trials for p in parts) / n_tr)
+    k = int(succ.sum())
+    return TrialStats(errors, succ, k / n_tr, clopper_pearson(k, n_tr, conf), q + e, q, e, parts[0].sizes, verdict)
+
+
+# --------------------------------------------------------------------------- the joint minimum
+
+
+@dataclass
+class JointSampleComplexity:
+    """The empirical sample complexity as a minimum over the algorithm's sizes.
+
+    m: min over the outer grid of m(g), the queries at the smallest inner size (n, N or T) at
+    which success reaches 1 - rho with the outer sizes g fixed (None if no g reached it);
+    sizes: the argmin sizes; m_interval: (largest m decided *below* 1 - rho, smallest m decided
+    *above*) along the argmin's inner search (None where no such point); grid: per outer point,
+    its sizes, the least inner size found, its m and verdict; points: every evaluated size with
+    its m, frequency, interval, trials and verdict; complete: False when the budget ran out.
+    """
+
+    m: float | None
+    sizes: dict | None
+    m_interval: tuple
+    grid: list
+    points: list
+    complete: bool = True
+
+
+def _inner_search(evaluate, inner: str, fixed: dict, target: float, floor: int, cap: int, budget, cache):
+    """Smallest integer ``inner`` >= floor with success reaching target (doubling, then bisection)."""
+
+    def ev(v):
+        sizes = dict(fixed, **{inner: int(v)})
+        key = tuple(sorted(sizes.items()))
+        if key not in cache:
+            if budget is not None:
+                budget.check()
+            cache[key] = evaluate(sizes)
+        return cache[key]
+
+    lo, hi = None, None  # largest failing, smallest succeeding
+    v = floor
+    while v <= cap:
+        if ev(v).reached(target):
+            hi = v
+            break
+        lo = v
+        v *= 2
+    if hi is None:
+        return None, ev
+    lo = floor - 1 if lo is None else lo
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ev(mid).reached(target):
+            hi = mid
+        else:
+            lo = mid
+    return hi, ev
+
+
+def min_sample_complexity(evaluate: Callable[[dict], TrialStats], inner: str, outer: list, rho: float, *,
+                          floor: int = 1, cap: int = 1 << 24, budget: Budget | None = None,
+                          progress=None) -> JointSampleComplexity:
+    """The smallest m over all sizes: for each outer point g (a dict of fixed sizes), the least
+    inner size v (doubling from ``floor``, then bisection; success assumed monotone in v) with
+    ``evaluate({**g, inner: v}).reached(1 - rho)``, m(g) its queries; m = min_g m(g).
+
+    ``outer`` is walked from its middle outwards (it is ordered, e.g. N around N_pop) and a
+    direction is abandoned after two outer points whose m(g) is above the best so far (m(g) is
+    unimodal in N on every instance of the catalogue; the grid searched is reported). A spent
+    ``budget`` stops the search and the result is marked incomplete.
+    """
+    target = 1.0 - check_open_unit(rho, "rho")
+    cache = {}
+    grid, complete = [], True
+    order = _middle_out(len(outer))
+    best = math.inf
+    worse = {-1: 0, 1: 0}
+    bar = _progress(len(outer), f"searching {inner} over {len(outer)} grid point(s)", progress)
+    try:
+        for idx, side in order:
+            if side and worse[side] >= 2:
+                continue
+            g = outer[idx]
+            v, ev = _inner_search(evaluate, inner, g, target, floor, cap, budget, cache)
+            st = ev(v) if v is not None else None
+            m_g = st.m if st is not None else None
+            grid.append({"sizes": dict(g), inner: v, "m": m_g, "verdict": st.verdict if st else None})
+            if m_g is not None and m_g < best:
+                best = m_g
+                worse = {-1: 0, 1: 0}
+            elif side:
+                worse[side] += 1
+            if bar is not None:
+                bar.update(1)
+    except BudgetExceeded:
+        complete = False
+    finally:
+        if bar is not None:
+            bar.close()
+    found = [c for c in grid if c["m"] is not None]
+    points = [{"sizes": dict(k), "m": r.m, "freq": r.freq, "ci": list(r.ci), "trials": r.trials,
+               "verdict": r.verdict} for k, r in cache.items()]
+    if not found:
+        return JointSampleComplexity(None, None, (None, None), grid, points, complete)
+    arg = min(found, key=lambda c: c["m"])
+    sizes = dict(arg["sizes"], **{inner: arg[inner]})
+    same = [p for p in points if all(p["sizes"].get(k) == v for k, v in arg["sizes"].items())]
+    below = [p["m"] for p in same if p["verdict"] == "below" or (p["verdict"] is None and p["ci"][1] < target)]
+    above = [p["m"] for p in same if p["verdict"] == "above" or (p["verdict"] is None and p["ci"][0] >= target)]
+    interval = (max(below) if below else None, min(above) if above else None)
+    return JointSampleComplexity(arg["m"], sizes, interval, grid, points, complete)
+
+
+def _middle_out(n: int):
+    """Indices of an ordered grid from its middle outwards, with the side (-1 down, +1 up, 0 middle)."""
+    mid = n // 2
+    out = [(mid, 0)]
+    for k in range(1, n):
+        if mid - k >= 0:
+            out.append((mid - k, -1))
+        if mid + k < n:
+            out.append((mid + k, 1))
+    return out

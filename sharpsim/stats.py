@@ -92,3 +92,16 @@ def finite_slope(x, y):
     if len(pts) < 2:
         return None, None
     return loglog_slope([a for a, _ in pts], [b for _, b in pts])
+
+
+def percent_lift(acc, acc_ref):
+    """Percent lift of ``acc`` over the reference accuracy ``acc_ref``: 100 (acc - acc_ref) / acc_ref
+    (the paper's Figure 1 "% lift", formula presumed, decision D10). ``acc`` may be an array;
+    None when acc_ref <= 0 (no lift over a zero baseline is defined).
+
+    >>> float(percent_lift(0.6, 0.5))
+    20.000000000000004
+    """
+    if acc_ref <= 0:
+        return None
+    return 100.0 * (np.asarray(acc) - acc_ref) / acc_ref

@@ -46,7 +46,7 @@ def quick_results(quick_catalogue):
     """name -> results of that experiment's quick run (files checked, summary rendered)."""
     import os
 
-    from experiments import runner
+    from sharpsim.experiments import runner
 
     def get(name):
         rec = runner.run_one(name, quick=True, out=quick_catalogue, progress=False)

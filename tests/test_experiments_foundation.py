@@ -32,7 +32,7 @@ def test_greedy_vs_argmax(quick_results):
 
 
 def test_greedy_success_uniform_ties_hand_cases():
-    from experiments.greedy_vs_argmax import greedy_success_uniform_ties
+    from sharpsim.experiments.greedy_vs_argmax import greedy_success_uniform_ties
 
     # step 1 three-way tie, step 2 deterministic: success 1/3 for a target through a tied token
     m = s.AutoregressiveLM([np.array([[[0.3, 0.3, 0.3, 0.1]]]), np.tile(np.array([0.7, 0.1, 0.1, 0.1]), (1, 4, 1))])
@@ -56,7 +56,7 @@ def test_toy_lift(quick_results, tmp_path):
             assert c["lift_bon"] is None
     # acc_greedy = 0 is drawn as "n/a" (no inf / NaN): plot a copy with every lift undefined
     r_na = {**r, "cells": [[{**c, "lift_bon": None, "lift_majority": None} for c in row] for row in r["cells"]]}
-    from experiments.toy_lift import plot
+    from sharpsim.experiments.toy_lift import plot
 
     plot(r_na, str(tmp_path / "na"))
     assert os.path.getsize(tmp_path / "na.png") > 10_000

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import sharpsim as s
-from experiments import amortization, separation
+from sharpsim.experiments import amortization, separation
+from sharpsim import exact
 from sharpsim.instances import problems
 from sharpsim.classes import LinearSoftmaxClass
 
@@ -36,13 +37,13 @@ def _brute_success(p, n, N, delta):
 
 @pytest.mark.parametrize("p,n,N,delta", [(0.3, 3, 2, 0.1), (0.2, 10, 5, 0.1), (0.5, 7, 3, 0.3), (0.05, 20, 8, 0.25)])
 def test_exact_success_matches_enumeration(p, n, N, delta):
-    assert separation.exact_success(p, n, N, delta) == pytest.approx(_brute_success(p, n, N, delta), abs=1e-12)
+    assert exact.exact_success(p, n, N, delta) == pytest.approx(_brute_success(p, n, N, delta), abs=1e-12)
 
 
 def test_population_N_is_least_sharp_N():
     problem = problems.j1_problem(jax.random.key(3), 4, delta=0.1)
     base = problem.info["instance"].base
-    N_pop, disc = separation.population_N(base, 0.1)
+    N_pop, disc = exact.population_N_checked(base, 0.1)
     star = int(np.argmax(base.table()[0]))
     law = [float(s.bon_law(base, N)[0, star]) for N in range(1, N_pop + 1)]
     assert law[-1] > 0.9 and all(v <= 0.9 for v in law[:-1])
@@ -51,7 +52,7 @@ def test_population_N_is_least_sharp_N():
 
 def test_padding_leaves_the_class_unchanged():
     problem = problems.j1_problem(jax.random.key(1), 3, delta=0.1)
-    pp, cls = separation._padded(problem, 32, 5)
+    pp, cls = problems.j1_problem_padded(problem, 32, 5)
     inst = problem.info["instance"]
     plain = LinearSoftmaxClass(inst.phi, problem.info["B"])
     theta = np.asarray(jax.random.normal(jax.random.key(2), (5,)))
@@ -80,8 +81,8 @@ def test_separation_quick(quick_results):
 def test_model_cores_match_autoregressive_lm():
     model, correct, _ = amortization.base_model(amortization.QUICK, jax.random.key(5))
     params = tuple(jnp.asarray(c) for c in model.conditionals)
-    assert np.allclose(np.asarray(amortization._log_table(params)), model.log_table(), atol=1e-12)
-    assert np.array_equal(np.asarray(amortization._greedy_index(params)), s.encode(model.greedy(), model.V))
+    assert np.allclose(np.asarray(amortization.log_table(params)), model.log_table(), atol=1e-12)
+    assert np.array_equal(np.asarray(amortization.greedy_index(params)), s.encode(model.greedy(), model.V))
 
 
 def test_finetune_zero_lr_is_the_base_and_converges_to_data():

@@ -6,7 +6,8 @@ import itertools
 import numpy as np
 import pytest
 
-from experiments.lower_bound import bayes_curve, bayes_error_exact, n_pop
+from sharpsim.exact import bayes_curve, bayes_error_exact
+from sharpsim.quantities import population_N as n_pop
 
 
 

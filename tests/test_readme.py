@@ -30,7 +30,7 @@ def test_api_tour_runs():
 
 
 def test_gallery_lists_every_figure():
-    from experiments import CATALOGUE
+    from sharpsim.experiments import CATALOGUE
 
     text = _readme()
     for name in CATALOGUE:

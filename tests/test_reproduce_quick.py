@@ -4,7 +4,7 @@ results file and both figure files; `sharpsim list` shows the whole catalogue.""
 import json
 import os
 
-from experiments import CATALOGUE
+from sharpsim.experiments import CATALOGUE
 from sharpsim.cli import main
 
 

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from experiments import CATALOGUE
-from experiments.runner import format_summary, load, run_one
+from sharpsim.experiments import CATALOGUE
+from sharpsim.experiments.runner import format_summary, load, run_one
 from sharpsim.cli import main
 
 

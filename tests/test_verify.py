@@ -10,28 +10,38 @@ def run_json(capsys, *args):
     return json.loads(capsys.readouterr().out)
 
 
-def test_verify_sft_hard_example(capsys):
+def test_verify_sft_hard_example_reports_the_joint_minimum(capsys):
+    """Issue 11's headline instance: the empirical m is the minimum of n N over n and N (an
+    independent simulation, searched over n and N jointly, puts it at about 130-140, at n = 11,
+    N = 12 or n = 12, N = 11), not the minimum along the bound's ray (5984)."""
     out = run_json(capsys, "--instance", "hard", "--d", "2", "--M", "16", "--algorithm", "sft", "--eps", "0.05",
-                   "--delta", "0.25", "--rho", "0.1", "--trials", "40")
-    for k in ("bound_m", "empirical_m", "ratio", "held", "order_only"):
+                   "--delta", "0.25", "--rho", "0.1", "--trials", "100", "--max-trials", "800", "--budget-s", "0")
+    for k in ("bound_m", "empirical_m", "ratio", "held", "order_only", "empirical_sizes", "m_on_bound_path"):
         assert k in out
-    assert out["held"] is True and out["order_only"] is False
+    assert out["held"] is True and out["order_only"] is False and out["verdict_at_bound"] == "above"
     assert out["bound_m"] == 29274 * 549  # F9's derived-constant n, N (log|Pi| = 2 ln 16, C_cov = 6.6)
-    assert 0 < out["empirical_m"] < out["bound_m"] and out["ratio"] > 1
+    sizes = out["empirical_sizes"]
+    assert out["empirical_m"] == sizes["n"] * sizes["N"]
+    assert 100 <= out["empirical_m"] <= 180 and 7 <= sizes["n"] <= 18 and 7 <= sizes["N"] <= 18
+    lo, hi = out["empirical_m_interval"]
+    assert lo is not None and lo < out["empirical_m"] <= hi
+    assert out["m_on_bound_path"] > 10 * out["empirical_m"]  # the ray's figure is far above (issue: 5984)
+    assert out["ratio"] == out["bound_m"] / out["empirical_m"] and not out["partial"]
 
 
 def test_verify_bon_and_order_only_dpo(capsys):
     out = run_json(capsys, "--instance", "random", "--X", "3", "--Y", "8", "--algorithm", "bon", "--eps", "0.1",
-                   "--delta", "0.25", "--rho", "0.2", "--trials", "200")
+                   "--delta", "0.25", "--rho", "0.2", "--trials", "200", "--max-trials", "400")
     assert out["order_only"] is False and out["held"] is True
     out = run_json(capsys, "--instance", "hard", "--d", "2", "--M", "8", "--Delta", "0.5", "--algorithm", "dpo",
-                   "--eps", "0.2", "--delta", "0.25", "--rho", "0.1", "--trials", "20")
+                   "--eps", "0.2", "--delta", "0.25", "--rho", "0.1", "--trials", "20", "--max-trials", "40")
     assert out["order_only"] is True and out["held"] is None and out["capped"] is True
+    assert out["ratio"] is None  # a capped run has no ratio (issue 11)
 
 
 def test_verify_text_and_bad_input(capsys):
     assert main(["verify", "--instance", "hard", "--d", "2", "--M", "8", "--Delta", "0.5", "--algorithm", "bon",
-                 "--eps", "0.2", "--delta", "0.25", "--rho", "0.1", "--trials", "50"]) == 0
+                 "--eps", "0.2", "--delta", "0.25", "--rho", "0.1", "--trials", "50", "--max-trials", "200"]) == 0
     text = capsys.readouterr().out
     assert "Prop C.1" in text and "empirical m" in text and "held: yes" in text
     assert main(["verify", "--instance", "hard", "--algorithm", "sft", "--eps", "0.2", "--delta", "0.25",
@@ -53,18 +63,23 @@ def check_keys(out, algorithm):
     if out["empirical_m"] is not None and out["bound_m"] is not None:
         assert abs(out["ratio"] - out["bound_m"] / out["empirical_m"]) <= 1e-9 * out["ratio"]
     assert out["held"] in (True, False, None)
-    assert (out["held"] is None) == (out["order_only"] or out["capped"])
+    if out["order_only"] or out["capped"]:
+        assert out["held"] is None
+    else:
+        assert (out["held"] is None) == (out["verdict_at_bound"] == "undecided")
+    if out["capped"]:
+        assert out["ratio"] is None and out["largest_m_simulated"] is not None
 
 
 def test_verify_adaptive_on_random_and_xpo_on_j1(capsys):
     """--json keys for the two algorithms the other tests do not run: adaptive on a random table
     (its finite class contains the exact adaptive-BoN law) and xpo on Example J.1 (capped T)."""
     out = run_json(capsys, "--instance", "random", "--X", "2", "--Y", "6", "--algorithm", "adaptive", "--eps", "0.2",
-                   "--delta", "0.25", "--rho", "0.2", "--trials", "20")
+                   "--delta", "0.25", "--rho", "0.2", "--trials", "20", "--max-trials", "100")
     check_keys(out, "adaptive")
     assert out["order_only"] is False and out["held"] is True and out["theorem"].startswith("Thm D.1")
     out = run_json(capsys, "--instance", "j1", "--d", "2", "--algorithm", "xpo", "--eps", "0.2", "--delta", "0.25",
-                   "--rho", "0.2", "--trials", "8", "--T-max", "6")
+                   "--rho", "0.2", "--trials", "8", "--max-trials", "16", "--T-max", "6")
     check_keys(out, "xpo")
     assert out["order_only"] is True and out["capped"] is True and out["held"] is None
     assert out["sizes_at_bound"]["T"] == 6
@@ -75,7 +90,7 @@ def test_verify_json_keys_for_the_other_algorithms(capsys):
                       (["--instance", "random", "--X", "2", "--Y", "6"], "sft"),
                       (["--instance", "j1", "--d", "2", "--n-max", "64"], "dpo")):
         out = run_json(capsys, *args, "--algorithm", alg, "--eps", "0.2", "--delta", "0.25", "--rho", "0.2",
-                       "--trials", "10")
+                       "--trials", "10", "--max-trials", "40")
         check_keys(out, alg)
 
 

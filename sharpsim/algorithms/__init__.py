@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+from ..quantities import argmax_mass, population_N
 from .adaptive import (
     adaptive_batch,
     adaptive_core,
@@ -44,6 +45,7 @@ __all__ = [
     "Batch",
     "AlgorithmSpec",
     "BoundPath",
+    "JointGrid",
     "REGISTRY",
     "ALGORITHMS",
     "get",
@@ -95,6 +97,56 @@ class AlgorithmSpec:
     success: str
     supports: tuple
     needs: str
+    joint: Callable = None
+    """``(problem, prescription, eps, delta, opts) -> JointGrid``: where the empirical sample
+    complexity is searched (the minimum of m over these sizes, :func:`sharpsim.engine.min_sample_complexity`)."""
+
+
+@dataclass(frozen=True)
+class JointGrid:
+    """The search of the empirical sample complexity: the ``inner`` size searched by doubling and
+    bisection from ``floor`` at each point of ``outer`` (dicts of the other sizes, ordered)."""
+
+    inner: str
+    outer: list
+    floor: int = 1
+
+
+def _geometric(center: float, lo_factor: float, hi_factor: float, step: float = 2.0 ** 0.5) -> list:
+    """Distinct integers round(center * step^k) in [center / lo_factor, center * hi_factor], >= 1."""
+    out = []
+    k_lo = -int(math.ceil(math.log(lo_factor, step)))
+    k_hi = int(math.ceil(math.log(hi_factor, step)))
+    for k in range(k_lo, k_hi + 1):
+        v = max(1, int(round(center * step**k)))
+        if v not in out:
+            out.append(v)
+    return sorted(out)
+
+
+def _sft_joint(problem, p, eps, delta, opts):
+    """n searched at each N of a geometric grid (ratio sqrt 2) from N_pop / 16 to 8 N_pop, N_pop the
+    least N whose population SFT error is <= eps (:func:`sharpsim.quantities.population_N`)."""
+    p_star = argmax_mass(problem.base, problem.base)
+    N_pop = population_N(p_star, problem.mu, delta, eps)
+    return JointGrid("n", [{"N": N} for N in _geometric(N_pop, 16.0, 8.0)])
+
+
+def _adaptive_joint(problem, p, eps, delta, opts):
+    mu = p.params["mu_stop"]
+    return JointGrid("n", [{"mu_stop": mu * f} for f in (0.25, 0.5, 1.0, 2.0, 4.0)])
+
+
+def _bon_joint(problem, p, eps, delta, opts):
+    return JointGrid("N", [{}])
+
+
+def _dpo_joint(problem, p, eps, delta, opts):
+    return JointGrid("n", [{"beta": p.params["beta"]}])
+
+
+def _xpo_joint(problem, p, eps, delta, opts):
+    return JointGrid("T", [{"beta": p.params["beta"], "n_val": opts.get("n_val", 16)}], floor=2)
 
 
 def _ceil(s, v, floor=1):
@@ -128,24 +180,25 @@ REGISTRY: dict[str, AlgorithmSpec] = {
     "bon": AlgorithmSpec(
         "bon", "inference-time best-of-N (Prop. C.1): N draws, keep the most likely",
         inference_bon, bon_core, bon_batch, ("N",), ("chunk",), ("N",), bon_prescription, _bon_path,
-        "answer", ("hard", "random", "j1"), "a base table"),
+        "answer", ("hard", "random", "j1"), "a base table", _bon_joint),
     "sft": AlgorithmSpec(
         "sft", "SFT-Sharpening (Theorem 4.1): best-of-N on n prompts, then MLE",
         sft_sharpening, sft_core, sft_batch, ("n", "N"), ("literal", "fast", "chunk"), ("n", "N"),
-        sft_prescription, _sft_path, "error", ("hard", "random"), "a finite class containing bon_law(base, N)"),
+        sft_prescription, _sft_path, "error", ("hard", "random"), "a finite class containing bon_law(base, N)",
+        _sft_joint),
     "adaptive": AlgorithmSpec(
         "adaptive", "adaptive SFT-Sharpening (Theorem D.1): stopping rule Eq. (10), then MLE",
         adaptive_sft_sharpening, adaptive_core, adaptive_batch, ("n", "mu_stop"), ("max_draws", "chunk"), ("n",),
         adaptive_prescription, _adaptive_path, "error", ("hard", "random"),
-        "a finite class containing the adaptive-BoN law"),
+        "a finite class containing the adaptive-BoN law", _adaptive_joint),
     "dpo": AlgorithmSpec(
         "dpo", "DPO-style RLHF-Sharpening (Theorem 4.2, order-only): squared loss Eq. (8), N = 2",
         dpo_sharpening, dpo_core, dpo_batch, ("n", "beta"), ("chunk",), ("n",), dpo_prescription, _dpo_path,
-        "error", ("hard", "random", "j1"), "a class containing tilted(base, beta)"),
+        "error", ("hard", "random", "j1"), "a class containing tilted(base, beta)", _dpo_joint),
     "xpo": AlgorithmSpec(
         "xpo", "XPO, online RLHF-Sharpening (Theorem J.3, order-only): Algorithm 1 with exploration",
         xpo_sharpening, xpo_trial, xpo_batch, ("T", "beta"), ("alpha", "n_val", "inner_steps", "chunk"), ("T",),
-        xpo_prescription, _xpo_path, "error", ("j1",), "a linear-softmax class (Example J.1)"),
+        xpo_prescription, _xpo_path, "error", ("j1",), "a linear-softmax class (Example J.1)", _xpo_joint),
 }
 """name -> :class:`AlgorithmSpec`, in the order ``--help`` lists them."""
 

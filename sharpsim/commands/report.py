@@ -2,39 +2,28 @@
 
 from __future__ import annotations
 
-import json
+import argparse
 
-import jax
 import numpy as np
 
-INSTANCES = ("power-law", "dirichlet", "autoregressive")
+from .common import INSTANCES, JSON_POLICY, add_instance_arguments, build_model, to_json
+from .common import __doc__ as INSTANCE_DOC
 
 
 def register(sub) -> None:
-    p = sub.add_parser("report", help="coverage, margin and best-of-N quantities of a built-in instance")
-    p.add_argument("--instance", choices=INSTANCES, default="autoregressive")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--X", type=int, default=4, help="number of prompts")
-    p.add_argument("--Y", type=int, default=50, help="responses (tabular instances)")
-    p.add_argument("--V", type=int, default=3, help="vocabulary (autoregressive)")
-    p.add_argument("--H", type=int, default=6, help="horizon (autoregressive)")
-    p.add_argument("--C", type=float, default=10.0, help="target C_cov (power-law)")
-    p.add_argument("--alpha", type=float, default=0.5, help="Dirichlet concentration")
-    p.add_argument("--delta", type=float, default=0.25)
-    p.add_argument("--beta", type=float, default=0.1)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p = sub.add_parser("report", help="coverage, margin and best-of-N quantities of a built-in instance",
+                       epilog=INSTANCE_DOC, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_instance_arguments(p, INSTANCES, default="autoregressive")
+    p.add_argument("--delta", type=float, default=0.25, help="delta of the sharpness error (default 0.25)")
+    p.add_argument("--beta", type=float, default=0.1, help="beta of the tilted optimum (default 0.1)")
+    p.add_argument("--eps", type=float, default=0.05, help="hard: sets the default --Delta = 16 eps")
+    p.add_argument("--json", action="store_true", help=JSON_POLICY)
     p.set_defaults(func=run)
 
 
 def build(args):
-    import sharpsim as s
-
-    key = jax.random.key(args.seed)
-    if args.instance == "power-law":
-        return s.power_law_table(key, args.X, args.Y, args.C)
-    if args.instance == "dirichlet":
-        return s.dirichlet_table(key, args.X, args.Y, args.alpha)
-    return s.random_autoregressive(key, args.X, args.V, args.H, alpha=args.alpha)
+    """The exact model ``--instance`` names (:func:`sharpsim.commands.common.build_model`)."""
+    return build_model(args)
 
 
 def quantities(model, delta: float, beta: float) -> dict:
@@ -67,7 +56,7 @@ def run(args) -> int:
     model = build(args)
     q = quantities(model, args.delta, args.beta)
     if args.json:
-        print(json.dumps(q, indent=2))
+        print(to_json(q))
         return 0
     print(f"sharpsim report: {q['instance']}  (exact, float64)")
     width = max(len(k) for k in q)

@@ -32,8 +32,8 @@ def enable_compilation_cache() -> str:
 
 
 def run_list(args) -> int:
-    from experiments import CATALOGUE
-    from experiments.runner import load
+    from sharpsim.experiments import CATALOGUE
+    from sharpsim.experiments.runner import load
 
     for name in CATALOGUE:
         print(f"{name:<18} {load(name).DESCRIPTION}")
@@ -41,7 +41,7 @@ def run_list(args) -> int:
 
 
 def run_reproduce(args) -> int:
-    from experiments.runner import format_summary, load, reproduce
+    from sharpsim.experiments.runner import format_summary, load, reproduce
 
     for n in args.names:
         load(n)  # ValueError -> clear message, exit 2

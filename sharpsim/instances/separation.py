@@ -22,6 +22,7 @@ import numpy as np
 
 from .._validate import check_int, check_positive, check_real
 from ..models import LinearSoftmax
+from ..quantities import coverage, margin
 
 __all__ = ["J1Instance", "unit_vector_packing", "example_j1", "J1_MARGIN_FLOOR"]
 
@@ -117,7 +118,6 @@ def example_j1(key, d: int, size=None, theta_scale: float = 1.0, y_star: int = 0
       min_dist: the separation (paper: 1/4).
       B: optional norm bound passed to :class:`LinearSoftmax`.
     """
-    from ..quantities import coverage, margin
 
     d = check_int(d, "d")
     size = min(2**d, 256) if size is None else check_int(size, "size", minimum=2)
