@@ -12,8 +12,9 @@ Theorem 4.1; Lemma I.1, F19).
     Both learners use realizable product classes ({bon_law(pi^I, N)} and the adaptive-BoN laws,
     :func:`sharpsim.instances.problems.hard_problem_padded`) and run through the oracle
     (``sharpsim.engine.run_trials``; m is the oracle's query count, random for the adaptive rule).
-    Fixed N: N = N_pop, the smallest N whose exact population error is <= eps/2 (F7), n searched
-    by ``engine.empirical_sample_complexity``; adaptive: n searched. Success = P[err <= eps] >= 1 - rho
+    Empirical m (the package's one definition, ``engine.joint_search``): the minimum of m over the
+    sizes -- fixed N: n at each N of a grid around N_pop (the least N whose exact population error is
+    <= eps, F7); adaptive: n at each of mu_stop x {1/4, 1/2, 1, 2, 4}. Success = P[err <= eps] >= 1 - rho
     with err = P_x[pi_hat(y*|x) <= 1 - delta]. Overlaid: ``bounds.adaptive_sft_sample_complexity``
     (Theorem D.1 with the derived constant: m = n (1 + mu_stop) C_bar_cov, n = 23.3 ln(|Pi|/rho)/
     (delta eps)) and ``bounds.sft_sample_complexity`` (Theorem 4.1, derived constant); at the
@@ -36,6 +37,7 @@ import numpy as np
 
 import sharpsim as s
 from sharpsim import bounds, engine, stats
+from sharpsim.algorithms import REGISTRY
 from sharpsim.instances import two_level_family
 from sharpsim.instances.problems import hard_problem_padded
 from sharpsim.oracle import Oracle
@@ -59,7 +61,7 @@ class Config:
     eps_grid: tuple = (0.16, 0.113, 0.08, 0.057, 0.04)
     trials_fixed: int = 200
     trials_adaptive: int = 100
-    bisect_steps: int = 3
+    rel_tol: float = 0.1
     check_trials: int = 20  # at the largest eps, both learners at their bound's prescribed sizes (0: skip)
     check_n_max: int = 32768
     # simulated mu_stop values (ln 8 = ln(2/0.25)); chosen so that mu_stop / p_max is never an integer (the
@@ -72,7 +74,7 @@ class Config:
 
 
 FULL = Config()
-QUICK = Config(eps_grid=(0.16, 0.08), trials_fixed=100, trials_adaptive=50, bisect_steps=1, check_trials=0,
+QUICK = Config(eps_grid=(0.16, 0.08), trials_fixed=100, trials_adaptive=50, rel_tol=0.3, check_trials=0,
                stop_mus=(0.73, 3.61), stop_mu_fine=12, stop_reps=500)
 
 
@@ -80,17 +82,16 @@ def total_steps(c: Config) -> int:
     return 2 * len(c.eps_grid) + 1
 
 
-def _search(c, prob, algorithm, eps, key, n0, trials, **sizes):
-    def evaluate(scale):
-        return engine.run_trials(prob, algorithm, key, trials, eps, c.delta, n=max(1, math.ceil(scale * n0)),
-                              progress=False, **sizes)
-
-    sc = engine.empirical_sample_complexity(evaluate, c.rho, 1.0, bisect_steps=c.bisect_steps)
-    n_emp = None if sc.scale is None else max(1, math.ceil(sc.scale * n0))
-    per_prompt = None
-    if n_emp is not None:
-        per_prompt = next(p[2] for p in sc.points if p[0] == sc.scale) / n_emp
-    return dict(m=sc.m, m_lo=sc.m_range[0], m_hi=sc.m_range[1], n=n_emp, draws_per_prompt=per_prompt)
+def _search(c, prob, algorithm, eps, key, n0, trials, presc):
+    """The empirical m: the minimum of the oracle's query count over the algorithm's sizes
+    (:func:`sharpsim.engine.joint_search` over the registry's grid: n at each N around N_pop for
+    fixed-N SFT, n at each multiple of Theorem D.1's mu_stop for the adaptive rule)."""
+    grid = REGISTRY[algorithm].joint(prob, presc, eps, c.delta, {})
+    js = engine.joint_search(prob, algorithm, key, trials, eps, c.delta, c.rho, grid, rel_tol=c.rel_tol, start=n0)
+    n_emp = js.sizes["n"] if js.sizes else None
+    per_prompt = js.m / n_emp if n_emp else None
+    other = {k: v for k, v in (js.sizes or {}).items() if k != "n"}
+    return dict(m=js.m, m_lo=js.m_interval[0], m_hi=js.m_interval[1], n=n_emp, draws_per_prompt=per_prompt, **other)
 
 
 def _check(c, prob, algorithm, eps, key, n, **sizes):
@@ -111,21 +112,21 @@ def run(c: Config, progress) -> dict:
         C_cov, L = prob.info["C_cov"], prob.info["log_class_size"]
         C_bar = float(s.adaptive_coverage(np.exp(prob.logp), prob.mu))  # C_bar_cov = C_cov here (unique argmax)
         p_star = np.where(np.arange(prob.X) == 0, 1.0, 2.0 / M)
-        N = population_N(p_star, prob.mu, c.delta, eps / 2)
+        N = population_N(p_star, prob.mu, c.delta, eps)
         n0 = max(1, math.ceil(c.d / Delta))
-        fixed = _search(c, prob, "sft", eps, jax.random.fold_in(k, 2), n0, c.trials_fixed, N=N)
-        progress(1)
-        adapt = _search(c, prob, "adaptive", eps, jax.random.fold_in(k, 3), n0, c.trials_adaptive, mu_stop=mu_stop)
-        progress(1)
         up_f = bounds.sft_sample_complexity(C_cov, L, eps, c.delta, c.rho)
         up_a = bounds.adaptive_sft_sample_complexity(C_bar, L, eps, c.delta, c.rho)
+        fixed = _search(c, prob, "sft", eps, jax.random.fold_in(k, 2), n0, c.trials_fixed, up_f)
+        progress(1)
+        adapt = _search(c, prob, "adaptive", eps, jax.random.fold_in(k, 3), n0, c.trials_adaptive, up_a)
+        progress(1)
         checks = {}
         if i == 0 and c.check_trials > 0:
             if up_f.n <= c.check_n_max:
                 checks["fixed"] = _check(c, prob, "sft", eps, jax.random.fold_in(k, 4), up_f.n, N=up_f.N)
             if up_a.n <= c.check_n_max:
                 checks["adaptive"] = _check(c, prob, "adaptive", eps, jax.random.fold_in(k, 5), up_a.n, mu_stop=mu_stop)
-        pts.append(dict(eps=eps, Delta=Delta, M=M, C_cov=C_cov, C_bar_cov=C_bar, log_class_size=L, N=N,
+        pts.append(dict(eps=eps, Delta=Delta, M=M, C_cov=C_cov, C_bar_cov=C_bar, log_class_size=L, N_pop=N,
                         fixed=fixed, adaptive=adapt, bound_fixed=up_f.m, bound_adaptive=up_a.m,
                         bound_fixed_n=up_f.n, bound_adaptive_n=up_a.n, draws_bound=(1 + mu_stop) * C_bar,
                         checks=checks))

@@ -14,14 +14,14 @@ p* distribution makes the coverage term of F7 bite: fixed N must reach ~ (M/2) l
   Delta/d = 0.75 eps, success allows exactly one wrong coordinate, no float-borderline case).
 * (c) delta: fixed eps, Delta, M.
 
-Empirical m (decision, documented): for each instance the path is N = N_pop, the smallest N
-whose *exact* population error P_x[(1 - p*(x))^N >= delta] (F7) is <= eps/2 (on this family
-any smaller N fails every hard coordinate, so N >= N_pop is necessary), and n is searched by
-:func:`sharpsim.engine.empirical_sample_complexity` (doubling, then bisection in log scale along
-n = ceil(s n0)): m is the **oracle's query count** (``TrialStats.m`` = n N) at the smallest
-evaluated n whose success frequency P[err <= eps] over ``trials`` trials (common keys across
-n) reaches 1 - rho; the bars are its bracket (largest significantly failing m, smallest
-significantly succeeding m). err = P_x[pi_hat(y*|x) <= 1 - delta] (non-strict event, D5).
+Empirical m (the package's one definition, :func:`sharpsim.engine.joint_search`): the minimum of
+the **oracle's query count** m = n N over n and N. For each N of the registry's grid around N_pop
+(``REGISTRY["sft"].joint``: the least N whose *exact* population error P_x[(1 - p*(x))^N >= delta]
+(F7) is <= eps, times sqrt(2)^k, walked outwards until m(N) rises twice), the least n whose
+success frequency P[err <= eps] over ``trials`` trials (common keys) reaches 1 - rho is found by
+halving/doubling from n0 and bisection to within a factor 1 + ``rel_tol``; m = min over N of
+n N. The bars are its bracket along the argmin's n search (largest significantly failing m,
+smallest significantly succeeding m). err = P_x[pi_hat(y*|x) <= 1 - delta] (non-strict, D5).
 
 Bounds: Theorem 4.1 with the derived constant (``bounds.sft_sample_complexity``, dashed):
 m = n N with n = 2c ln(|Pi|/rho)/(delta eps), c = 23.3, N = ceil(2 C_cov/eps) ln(2/delta). It
@@ -43,6 +43,7 @@ import jax
 import numpy as np
 
 from sharpsim import bounds, engine, stats
+from sharpsim.algorithms import REGISTRY
 from sharpsim.instances.problems import hard_problem_padded
 from sharpsim.quantities import population_N
 
@@ -68,13 +69,13 @@ class Config:
     Delta_per_eps: float = 3.0  # panel (b)
     M_delta: int = 64  # panel (c)
     delta_grid: tuple = (0.5, 0.35, 0.25, 0.15, 0.08, 0.04, 0.02)  # panel (c)
-    bisect_steps: int = 3
+    rel_tol: float = 0.1
     check_n_max: int = 32768
     check_trials: int = 50
 
 
 FULL = Config()
-QUICK = Config(trials=100, M_grid=(16, 64), eps_grid=(0.16, 0.08), delta_grid=(0.35, 0.08), bisect_steps=1,
+QUICK = Config(trials=100, M_grid=(16, 64), eps_grid=(0.16, 0.08), delta_grid=(0.35, 0.08), rel_tol=0.3,
                check_n_max=20000, check_trials=20)
 
 
@@ -85,29 +86,26 @@ def total_steps(c: Config) -> int:
 def _point(c: Config, key, d, M, Delta, eps, delta) -> dict:
     prob = hard_problem_padded(d, M, Delta, c.Y_pad, jax.random.fold_in(key, 1))
     p_star = np.where(np.arange(prob.X) == 0, 1.0, 2.0 / M)
-    N = population_N(p_star, prob.mu, delta, eps / 2)
+    N_pop = population_N(p_star, prob.mu, delta, eps)
     n0 = max(1, math.ceil(d / Delta))
-    k_trials = jax.random.fold_in(key, 2)
-
-    def evaluate(scale):
-        return engine.run_trials(prob, "sft", k_trials, c.trials, eps, delta, n=max(1, math.ceil(scale * n0)), N=N,
-                              progress=False)
-
-    sc = engine.empirical_sample_complexity(evaluate, c.rho, 1.0, bisect_steps=c.bisect_steps)
     C_cov, L = prob.info["C_cov"], prob.info["log_class_size"]
     up = bounds.sft_sample_complexity(C_cov, L, eps, delta, c.rho)
     lo = bounds.lower_bound_sample_complexity(C_cov, L, eps)
+    grid = REGISTRY["sft"].joint(prob, up, eps, delta, {})
+    js = engine.joint_search(prob, "sft", jax.random.fold_in(key, 2), c.trials, eps, delta, c.rho, grid,
+                             rel_tol=c.rel_tol, start=n0)
     check = None
     if up.n <= c.check_n_max:
         st = engine.run_trials(prob, "sft", jax.random.fold_in(key, 3), c.check_trials, eps, delta, n=up.n, N=up.N,
                             progress=False)
         check = dict(n=up.n, N=up.N, m=st.m, freq=st.freq, ci=list(st.ci), held=bool(st.freq >= 1 - c.rho),
                      not_refuted=bool(st.ci[1] >= 1 - c.rho), max_err=float(st.errors.max()), trials=st.trials)
-    return dict(M=M, Delta=Delta, eps=eps, delta=delta, C_cov=C_cov, log_class_size=L, N=N,
-                m=sc.m, m_lo=sc.m_range[0], m_hi=sc.m_range[1],
-                n_emp=None if sc.scale is None else max(1, math.ceil(sc.scale * n0)),
+    return dict(M=M, Delta=Delta, eps=eps, delta=delta, C_cov=C_cov, log_class_size=L, N_pop=N_pop,
+                m=js.m, m_lo=js.m_interval[0], m_hi=js.m_interval[1],
+                n_emp=js.sizes["n"] if js.sizes else None, N_emp=js.sizes["N"] if js.sizes else None,
+                grid=[dict(N=g["sizes"]["N"], n=g["n"], m=g["m"]) for g in js.grid],
                 bound_m=up.m, bound_n=up.n, bound_N=up.N, bound_error=up.error_bound, lower_m=lo.m,
-                ratio=(up.m / sc.m) if sc.m else None, check=check)
+                ratio=(up.m / js.m) if js.m else None, check=check)
 
 
 def _slope(xs, ys):

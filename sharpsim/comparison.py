@@ -33,7 +33,7 @@ from .engine import (
     Budget,
     BudgetExceeded,
     empirical_sample_complexity,
-    min_sample_complexity,
+    joint_search,
     run_trials,
     sequential_trials,
 )
@@ -98,8 +98,9 @@ def theory_vs_simulation(problem, algorithm: str, eps: float, delta: float, rho:
     # the empirical sample complexity: the minimum of m over the sizes
     cap = max(int(opts.get("n_max", 1 << 12)), 2) if algorithm == "dpo" else None
     cap = max(int(opts.get("T_max", 64)), 2) if algorithm == "xpo" else cap
-    joint = min_sample_complexity(lambda sizes: seq(**sizes), grid.inner, grid.outer, rho, floor=grid.floor,
-                                  cap=cap if cap is not None else 1 << 24, budget=budget, progress=progress)
+    joint = joint_search(problem, algorithm, key, trials, eps, delta, rho, grid, sequential=True,
+                         max_trials=max_trials, conf=conf, budget=budget, progress=progress,
+                         cap=cap if cap is not None else 1 << 20)
     out["partial"] = out["partial"] or not joint.complete
     out.update(empirical_m=joint.m, empirical_sizes=joint.sizes, empirical_m_interval=list(joint.m_interval),
                search={"inner": grid.inner, "floor": grid.floor, "grid": joint.grid}, search_complete=joint.complete,

@@ -30,7 +30,7 @@ from .algorithms import get as get_algorithm
 from .stats import clopper_pearson
 
 __all__ = ["TrialStats", "SampleComplexity", "JointSampleComplexity", "Budget", "BudgetExceeded", "run_trials",
-           "sequential_trials", "empirical_sample_complexity", "min_sample_complexity", "SEQUENTIAL_BATCH",
+           "sequential_trials", "empirical_sample_complexity", "min_sample_complexity", "joint_search", "SEQUENTIAL_BATCH",
            "SEQUENTIAL_MAX_TRIALS"]
 
 
@@ -294,8 +294,13 @@ class JointSampleComplexity:
     complete: bool = True
 
 
-def _inner_search(evaluate, inner: str, fixed: dict, target: float, floor: int, cap: int, budget, cache):
-    """Smallest integer ``inner`` >= floor with success reaching target (doubling, then bisection)."""
+def _inner_search(evaluate, inner: str, fixed: dict, target: float, floor: int, cap: int, budget, cache,
+                  start: int | None = None, rel_tol: float = 0.0, m_stop: float = math.inf):
+    """Smallest integer ``inner`` >= floor with success reaching target: from ``start`` (default
+    ``floor``) halve while it succeeds or double while it fails, then bisect until the bracket is
+    one apart or within a factor 1 + rel_tol. Doubling stops (None) once a failing size costs more
+    than ``m_stop`` queries (it cannot beat the best found) or reaches ``cap``.
+    Returns (value or None, evaluator)."""
 
     def ev(v):
         sizes = dict(fixed, **{inner: int(v)})
@@ -306,18 +311,28 @@ def _inner_search(evaluate, inner: str, fixed: dict, target: float, floor: int, 
             cache[key] = evaluate(sizes)
         return cache[key]
 
-    lo, hi = None, None  # largest failing, smallest succeeding
-    v = floor
-    while v <= cap:
-        if ev(v).reached(target):
-            hi = v
-            break
+    lo, hi = floor - 1, None  # largest failing, smallest succeeding
+    v = max(floor, int(start) if start else floor)
+    if ev(v).reached(target):
+        hi = v
+        while hi > floor:
+            v = max(floor, hi // 2)
+            if ev(v).reached(target):
+                hi = v
+            else:
+                lo = v
+                break
+    else:
         lo = v
-        v *= 2
+        while v < cap and ev(v).m <= m_stop:
+            v = min(cap, v * 2)
+            if ev(v).reached(target):
+                hi = v
+                break
+            lo = v
     if hi is None:
         return None, ev
-    lo = floor - 1 if lo is None else lo
-    while hi - lo > 1:
+    while hi - lo > 1 and hi > lo * (1.0 + rel_tol):
         mid = (lo + hi) // 2
         if ev(mid).reached(target):
             hi = mid
@@ -327,21 +342,25 @@ def _inner_search(evaluate, inner: str, fixed: dict, target: float, floor: int, 
 
 
 def min_sample_complexity(evaluate: Callable[[dict], TrialStats], inner: str, outer: list, rho: float, *,
-                          floor: int = 1, cap: int = 1 << 24, budget: Budget | None = None,
-                          progress=None) -> JointSampleComplexity:
+                          floor: int = 1, cap: int = 1 << 20, budget: Budget | None = None, progress=None,
+                          center: int | None = None, start: int | None = None,
+                          rel_tol: float = 0.0) -> JointSampleComplexity:
     """The smallest m over all sizes: for each outer point g (a dict of fixed sizes), the least
     inner size v (doubling from ``floor``, then bisection; success assumed monotone in v) with
     ``evaluate({**g, inner: v}).reached(1 - rho)``, m(g) its queries; m = min_g m(g).
 
-    ``outer`` is walked from its middle outwards (it is ordered, e.g. N around N_pop) and a
-    direction is abandoned after two outer points whose m(g) is above the best so far (m(g) is
-    unimodal in N on every instance of the catalogue; the grid searched is reported). A spent
-    ``budget`` stops the search and the result is marked incomplete.
+    ``outer`` is walked from index ``center`` (default: its middle) outwards (it is ordered, e.g.
+    N around N_pop) and a direction is abandoned after two outer points whose m(g) is above the
+    best so far (m(g) is unimodal in N on every instance of the catalogue; the grid searched is
+    reported). The inner search starts at ``start`` (then at the last point's answer) and stops
+    bisecting within a factor 1 + ``rel_tol`` (0: the exact least integer). A spent ``budget``
+    stops the search and the result is marked incomplete.
     """
     target = 1.0 - check_open_unit(rho, "rho")
     cache = {}
     grid, complete = [], True
-    order = _middle_out(len(outer))
+    order = _middle_out(len(outer), center)
+    hint = {-1: start, 0: start, 1: start}
     best = math.inf
     worse = {-1: 0, 1: 0}
     bar = _progress(len(outer), f"searching {inner} over {len(outer)} grid point(s)", progress)
@@ -350,7 +369,11 @@ def min_sample_complexity(evaluate: Callable[[dict], TrialStats], inner: str, ou
             if side and worse[side] >= 2:
                 continue
             g = outer[idx]
-            v, ev = _inner_search(evaluate, inner, g, target, floor, cap, budget, cache)
+            v, ev = _inner_search(evaluate, inner, g, target, floor, cap, budget, cache, hint[side], rel_tol, best)
+            if v is not None:
+                hint[side] = v
+                if side == 0:
+                    hint[-1] = hint[1] = v
             st = ev(v) if v is not None else None
             m_g = st.m if st is not None else None
             grid.append({"sizes": dict(g), inner: v, "m": m_g, "verdict": st.verdict if st else None})
@@ -380,9 +403,10 @@ def min_sample_complexity(evaluate: Callable[[dict], TrialStats], inner: str, ou
     return JointSampleComplexity(arg["m"], sizes, interval, grid, points, complete)
 
 
-def _middle_out(n: int):
-    """Indices of an ordered grid from its middle outwards, with the side (-1 down, +1 up, 0 middle)."""
-    mid = n // 2
+def _middle_out(n: int, center=None):
+    """Indices of an ordered grid from ``center`` (default its middle) outwards, with the side
+    (-1 down, +1 up, 0 the center)."""
+    mid = n // 2 if center is None else int(center)
     out = [(mid, 0)]
     for k in range(1, n):
         if mid - k >= 0:
@@ -390,3 +414,24 @@ def _middle_out(n: int):
         if mid + k < n:
             out.append((mid + k, 1))
     return out
+
+
+def joint_search(problem, algorithm: str, key, trials: int, eps: float, delta: float, rho: float, grid, *,
+                 rel_tol: float = 0.0, start: int | None = None, sequential: bool = False,
+                 max_trials: int = SEQUENTIAL_MAX_TRIALS, conf: float = 0.95, budget: Budget | None = None,
+                 progress=False, cap: int = 1 << 20, **fixed) -> JointSampleComplexity:
+    """The empirical sample complexity of ``algorithm`` on ``problem``: :func:`min_sample_complexity`
+    over ``grid`` (a :class:`sharpsim.algorithms.JointGrid`, from the registry entry's ``joint``),
+    each size evaluated by ``trials`` trials of :func:`run_trials` (common keys across sizes) or,
+    with ``sequential``, by :func:`sequential_trials` in batches of ``trials`` up to ``max_trials``.
+    ``fixed``: options passed to every run (e.g. ``cls``)."""
+    if sequential:
+        def evaluate(sizes):
+            return sequential_trials(problem, algorithm, key, eps, delta, rho, batch=trials, max_trials=max_trials,
+                                     conf=conf, budget=budget, progress=False, **fixed, **sizes)
+    else:
+        def evaluate(sizes):
+            return run_trials(problem, algorithm, key, trials, eps, delta, conf=conf, rho=rho, progress=False,
+                              **fixed, **sizes)
+    return min_sample_complexity(evaluate, grid.inner, grid.outer, rho, floor=grid.floor, cap=cap, budget=budget,
+                                 progress=progress, center=grid.center, start=start, rel_tol=rel_tol)

@@ -110,6 +110,8 @@ class JointGrid:
     inner: str
     outer: list
     floor: int = 1
+    center: int | None = None
+    """Index of ``outer`` the search starts from (None: the middle)."""
 
 
 def _geometric(center: float, lo_factor: float, hi_factor: float, step: float = 2.0 ** 0.5) -> list:
@@ -129,12 +131,13 @@ def _sft_joint(problem, p, eps, delta, opts):
     least N whose population SFT error is <= eps (:func:`sharpsim.quantities.population_N`)."""
     p_star = argmax_mass(problem.base, problem.base)
     N_pop = population_N(p_star, problem.mu, delta, eps)
-    return JointGrid("n", [{"N": N} for N in _geometric(N_pop, 16.0, 8.0)])
+    Ns = _geometric(N_pop, 16.0, 8.0)
+    return JointGrid("n", [{"N": N} for N in Ns], center=Ns.index(N_pop))
 
 
 def _adaptive_joint(problem, p, eps, delta, opts):
     mu = p.params["mu_stop"]
-    return JointGrid("n", [{"mu_stop": mu * f} for f in (0.25, 0.5, 1.0, 2.0, 4.0)])
+    return JointGrid("n", [{"mu_stop": mu * f} for f in (0.25, 0.5, 1.0, 2.0, 4.0)], center=2)
 
 
 def _bon_joint(problem, p, eps, delta, opts):
