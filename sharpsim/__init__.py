@@ -81,3 +81,8 @@ from . import algorithms, classes, oracle, sim  # noqa: E402
 from .oracle import Oracle  # noqa: E402
 
 __all__ += ["Oracle", "oracle", "classes", "algorithms", "sim"]
+
+# numbers users can trust (issue 11): the tilted optimum in log space
+from .quantities import log_tilted  # noqa: E402
+
+__all__ += ["log_tilted"]

@@ -26,9 +26,39 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def check_size(args) -> None:
+    """Refuse at once (no allocation) an instance whose exact table exceeds sharpsim.MAX_ENUMERATION.
+
+    The report enumerates the whole [X, Y] table (Y = V^H for the autoregressive instance, whose
+    full-history conditionals hold about X V^H entries more), so the size is computed first in
+    Python ints and a too-large request fails with its size, the limit and the options to change.
+    """
+    import sharpsim as s
+
+    for name in ("X", "Y", "V", "H"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    limit = s.MAX_ENUMERATION
+    if args.instance == "autoregressive":
+        size = args.X * args.V**args.H if args.H * max(args.V, 2).bit_length() <= 4096 else float("inf")
+        what = f"X * V^H = {args.X} * {args.V}^{args.H}"
+        way_out = "use a smaller --H (or --V, --X)"
+    else:
+        size = args.X * args.Y
+        what = f"X * Y = {args.X} * {args.Y}"
+        way_out = "use a smaller --Y or --X"
+    if size > limit:
+        shown = f"{size:,}" if isinstance(size, int) else "more than 2^4096"
+        raise ValueError(
+            f"the {args.instance} instance has {what} = {shown} table entries, above the enumeration limit "
+            f"sharpsim.MAX_ENUMERATION = {limit:,}; {way_out}"
+        )
+
+
 def build(args):
     import sharpsim as s
 
+    check_size(args)
     key = jax.random.key(args.seed)
     if args.instance == "power-law":
         return s.power_law_table(key, args.X, args.Y, args.C)
