@@ -153,6 +153,8 @@ class _TableModel:
         check_key(key)
         num = check_int(num, "num")
         xs = np.atleast_1d(check_prompt_indices(x, self.num_prompts))
+        if xs.ndim != 1:
+            raise ValueError(f"x must be a 1-D array of prompt indices, got shape {xs.shape}")
         Y = int(np.shape(self.log_table())[1])
         check_size(xs.size * Y, f"the gathered rows len(x) * Y = {xs.size} * {Y}", "sample fewer prompts at a time")
         check_size(xs.size * num, f"the draws len(x) * num = {xs.size} * {num}", "draw fewer samples at a time")

@@ -50,6 +50,14 @@ __all__ = [
 ]
 
 
+def _finite_beta(beta):
+    """beta > 0 and finite (beta = inf would give inf * 0 = NaN in the divergence terms)."""
+    beta = check_positive(beta, "beta")
+    if beta == np.inf:
+        raise ValueError("beta must be finite, got inf")
+    return beta
+
+
 def _base(base, name="base"):
     return log_table_of(base, name)
 
@@ -298,7 +306,7 @@ def concentrability(policy=None, base=None, mu=None, beta=1.0, *, log_policy=Non
     >>> concentrability([[1.0, 0.0]], [[0.5, 0.5]])
     2.0
     """
-    beta = check_positive(beta, "beta")
+    beta = _finite_beta(beta)
     lq, lp = _pair(policy, base, log_policy, log_base)
     return float(core.concentrability(lq, lp, _mu(mu, base, lp, policy), beta))
 
@@ -333,7 +341,7 @@ def regularized_value(policy=None, base=None, beta=None, mu=None, *, log_policy=
     >>> round(regularized_value([[0.5, 0.5]], [[0.5, 0.5]], beta=1.0), 12)  # log 1/2
     -0.69314718056
     """
-    beta = check_positive(beta, "beta")
+    beta = _finite_beta(beta)
     lq, lp = _pair(policy, base, log_policy, log_base)
     return float(core.regularized_value(lq, lp, beta, _mu(mu, base, lp, policy)))
 
@@ -346,6 +354,6 @@ def dpo_residual(policy=None, base=None, beta=None, *, log_policy=None, log_base
 
     Returns float [X, Y, Y].
     """
-    beta = check_positive(beta, "beta")
+    beta = _finite_beta(beta)
     lq, lp = _pair(policy, base, log_policy, log_base)
     return np.asarray(core.dpo_residual(lq, lp, beta))

@@ -55,6 +55,10 @@ def mean_ci(a, axis: int = 0, conf: float = 0.95, method: str = "t"):
     if method not in ("t", "z"):
         raise ValueError(f"method must be 't' or 'z', got {method!r}")
     check_open_unit(conf, "conf")
+    if a.ndim == 0 or not -a.ndim <= axis < a.ndim:
+        raise ValueError(f"axis {axis} is out of range for a of shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError("a contains NaN or infinite values (the mean and interval would be NaN)")
     k = a.shape[axis]
     mean = a.mean(axis=axis)
     if k < 2:
