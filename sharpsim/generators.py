@@ -14,7 +14,14 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import brentq
 
-from ._validate import check_int, check_key, check_positive, check_real, check_size, pow_size
+from ._validate import (
+    check_int,
+    check_key,
+    check_positive,
+    check_real,
+    check_size,
+    pow_size,
+)
 from .models import AutoregressiveLM, TabularLM
 
 __all__ = ["dirichlet_table", "power_law_table", "power_law_exponent", "random_autoregressive"]

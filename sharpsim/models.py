@@ -155,10 +155,11 @@ class _TableModel:
         xs = np.atleast_1d(check_prompt_indices(x, self.num_prompts))
         if xs.ndim != 1:
             raise ValueError(f"x must be a 1-D array of prompt indices, got shape {xs.shape}")
-        Y = int(np.shape(self.log_table())[1])
+        table = self.log_table()
+        Y = int(np.shape(table)[1])
         check_size(xs.size * Y, f"the gathered rows len(x) * Y = {xs.size} * {Y}", "sample fewer prompts at a time")
         check_size(xs.size * num, f"the draws len(x) * num = {xs.size} * {num}", "draw fewer samples at a time")
-        lt = jnp.asarray(self.log_table())
+        lt = jnp.asarray(table)
         return _sample_rows(key, lt[jnp.asarray(xs)], num)
 
     def sample_prompts(self, key, n: int) -> jnp.ndarray:
@@ -371,8 +372,8 @@ class AutoregressiveLM(_TableModel):
         if x.ndim != 1:
             raise ValueError(f"x must be a 1-D array of prompt indices, got shape {x.shape}")
         check_size(
-            x.shape[0] * num * self.H,
-            f"the sampled tokens len(x) * num * H = {x.shape[0]} * {num} * {self.H}",
+            x.shape[0] * num * max(self.H, self.V),
+            f"the sampled tokens len(x) * num * max(H, V) = {x.shape[0]} * {num} * {max(self.H, self.V)}",
             "draw fewer samples at a time",
         )
         tokens = np.zeros((x.shape[0], num, self.H), dtype=np.int64)

@@ -15,17 +15,17 @@ References: ``shared/SPEC.md`` sections and the paper (Huang et al., arXiv
 
 from __future__ import annotations
 
-import numpy as np
-
 import sys
+
+import numpy as np
 
 from . import core
 from ._validate import (
     ROW_SUM_TOL,
     check_gamma,
     check_int,
-    check_open_unit,
     check_log_table,
+    check_open_unit,
     check_positive,
     log_table_of,
     mu_of,

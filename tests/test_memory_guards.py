@@ -96,7 +96,7 @@ def test_samplers_refuse_large_draws():
     refuse(lambda: tab.sample(KEY, [0, 1], 10**9), "num = 2 * 1000000000", LIMIT)
     refuse(lambda: tab.sample_prompts(KEY, 10**12), "n = 1000000000000", LIMIT)
     ar = ss.random_autoregressive(KEY, 1, 2, 3)
-    refuse(lambda: ar.sample(KEY, [0], 10**8), "num * H = 1 * 100000000 * 3", LIMIT)
+    refuse(lambda: ar.sample(KEY, [0], 10**8), "num * max(H, V) = 1 * 100000000 * 3", LIMIT)
     refuse(lambda: ss.best_of_n(KEY, tab, [0, 1], 10**8), "len(x) * N = 2 * 100000000", LIMIT, "best_of_n_exact")
     refuse(lambda: ss.decode(np.zeros(4, dtype=np.int64), 2, 10**8), "index.size * H = 4 * 100000000", LIMIT)
     # the exact-law sampler has no such limit: its cost does not depend on N

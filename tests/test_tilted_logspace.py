@@ -25,13 +25,14 @@ from jax.scipy.special import logsumexp
 
 import sharpsim as ss
 
+
 @pytest.fixture(scope="module")
 def dirichlet_base():
     """The issue's table: sharpsim.dirichlet_table(key(0), 4, 20, 0.5) (built once: it compiles)."""
     return ss.dirichlet_table(jax.random.key(0), 4, 20, 0.5)
 
 
-SETTINGS = dict(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = {"max_examples": 15, "deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 
 
 # ------------------------------------------------------------------ the former code (reference)
