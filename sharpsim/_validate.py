@@ -15,6 +15,10 @@ Conventions
   probabilities far below the float64 range of ``exp`` stay exact.
 * ``mu`` is an ``[X]`` distribution; ``None`` means the model's own prompt
   distribution when the argument is a model, else uniform.
+* A ``key`` is a single ``jax.random`` key (:func:`check_key`); an int seed or None is a
+  ``TypeError`` naming ``key``.
+* Sizes: anything that allocates an array computes its number of entries first (Python ints)
+  and refuses it above :data:`MAX_ENUMERATION` (:func:`check_size`), before allocating.
 """
 
 from __future__ import annotations

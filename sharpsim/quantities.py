@@ -9,6 +9,12 @@ exact), and ``mu`` as an ``[X]`` prompt distribution (``None``: the model's own
 :mod:`sharpsim.core` runs. Scalars come back as Python floats and tables as
 float64 numpy arrays.
 
+The two-table quantities (argmax_mass, sharpness_error, concentrability, kl, hellinger_sq,
+regularized_value, dpo_residual) also take either table as an [X, Y] log-probability table through
+the keyword-only ``log_policy=`` / ``log_base=``, e.g. Lemma 4.1's
+``concentrability(base, log_base=log_tilted(base, beta), beta=beta)``: probabilities that ``exp``
+underflows to 0 then never turn a finite quantity into ``inf``.
+
 References: ``shared/SPEC.md`` sections and the paper (Huang et al., arXiv
 2412.01951, v1 numbering).
 """
@@ -271,7 +277,7 @@ def log_tilted(base, beta) -> np.ndarray:
     bad = _rows_not_normalised(lt)
     if bad.any():
         lt = np.array(lt)
-        lt[bad] = np.asarray(core.tilted_stable(lp[bad], beta))
+        lt[bad] = np.asarray(core.tilted_stable(lp, beta))[bad]  # full table: one compile per shape
     return lt
 
 

@@ -95,7 +95,7 @@ def fsum_exp(row):
     return math.fsum(math.exp(v) for v in row if v > -math.inf)
 
 
-def grid_tables(max_x=4, max_y=8):
+def grid_tables(max_x=3, max_y=8):
     """Tables with exact ties and zeros: integer weights 0..6 per entry, each row non-zero."""
 
     @st.composite
