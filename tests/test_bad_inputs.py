@@ -7,6 +7,7 @@ row's callable may be any zero-side-effect function of its args.
 """
 
 import math
+from argparse import Namespace
 
 import jax
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 
 import sharpsim as ss
 from sharpsim import stats
+from sharpsim.commands import report as report_command
 from sharpsim.report import bounds_report
 
 GOOD = np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
@@ -155,6 +157,9 @@ CASES = [
     row(ss.dpo_residual, (GOOD, GOOD, math.inf), ValueError, "beta must be finite", "dpo_residual-beta-inf"),
     row(TAB.sample, (KEY, [[0, 1]]), ValueError, "x must be a 1-D array of prompt indices", "sample-x-2d"),
     row(ss.encode, ([0, 1], 2.5), TypeError, "V must be an integer", "encode-V-float"),
+    # -- the report command's options (checked before anything is built) --------------------
+    row(report_command.check_size, (Namespace(instance="dirichlet", X=0, Y=3, V=3, H=2),), ValueError, "--X must be >= 1", "report-X"),
+    row(report_command.check_size, (Namespace(instance="autoregressive", X=2, Y=3, V=3, H=-1),), ValueError, "--H must be >= 1", "report-H"),
 ]
 
 
@@ -180,3 +185,19 @@ def test_good_inputs_of_the_same_callables_still_work():
     assert stats.clopper_pearson(np.int64(3), 10) == stats.clopper_pearson(3, 10)
     assert stats.clopper_pearson(jax.numpy.array(3), 10) == stats.clopper_pearson(3, 10)
     assert ss.bon_law(GOOD, 4.0).shape == GOOD.shape
+
+
+def test_bon_law_for_N_beyond_float64_is_the_exact_limit():
+    """N = 10^400 used to raise OverflowError. For N >= 1.8e308 the best-of-N law is, in float64,
+    uniform on the argmax set: every lower level keeps mass <= (1 - 1/Y)^N = 0 in float64."""
+    tables = [GOOD, np.array([[0.4, 0.4, 0.2], [0.25, 0.25, 0.5]]), np.array([[1 / 3, 1 / 3, 1 / 3, 0.0]])]
+    for t in tables:
+        star = ss.argmax_set(t)
+        want = star / star.sum(axis=1, keepdims=True)
+        for N in (10**400, 2**5000):
+            assert np.array_equal(ss.bon_law(t, N), want)
+        assert np.array_equal(ss.bon_law(t, 2**1000), want)  # a float N far in the limit: same law
+    # N up to the float64 range keeps its former bits (float(N) as before)
+    assert np.array_equal(ss.bon_law(GOOD, 10**300), ss.bon_law(GOOD, float(10**300)))
+    y = ss.best_of_n_exact(KEY, GOOD, [0, 1, 1], 10**400).y
+    assert y.tolist() == [0, 2, 2]  # the unique argmax of each prompt
