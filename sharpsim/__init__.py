@@ -85,3 +85,8 @@ from .quantities import population_N  # noqa: E402
 
 __all__ += ["Oracle", "oracle", "classes", "algorithms", "engine", "comparison", "evaluation", "exact", "stats",
             "problems", "population_N"]
+
+# numbers users can trust (issue 11): the tilted optimum in log space
+from .quantities import log_tilted  # noqa: E402
+
+__all__ += ["log_tilted"]

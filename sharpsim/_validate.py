@@ -15,16 +15,30 @@ Conventions
   probabilities far below the float64 range of ``exp`` stay exact.
 * ``mu`` is an ``[X]`` distribution; ``None`` means the model's own prompt
   distribution when the argument is a model, else uniform.
+* A ``key`` is a single ``jax.random`` key (:func:`check_key`); an int seed or None is a
+  ``TypeError`` naming ``key``.
+* Sizes: anything that allocates an array computes its number of entries first (Python ints)
+  and refuses it above :data:`MAX_ENUMERATION` (:func:`check_size`), before allocating.
 """
 
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
 ROW_SUM_TOL = 1e-9
 """Absolute tolerance on row sums of probability tables (and on ``sum(mu)``)."""
+
+MAX_ENUMERATION = 2**26
+"""Largest number of entries (float64: 512 MiB) any sharpsim array may have.
+
+Enumerated tables (X * V^H of an autoregressive model, X * Y of a generated table), the
+conditionals of an autoregressive model (sum_h X * V^(c_h + 1)) and the draws of the samplers
+are all checked against it *before* anything is allocated (:func:`check_size`), so a request that
+would exhaust memory fails at once with its size, this limit and the way out.
+"""
 
 
 def _as_float_array(value, name: str) -> np.ndarray:
@@ -173,9 +187,72 @@ def check_int(value, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
+        elif _integer_scalar_array(value):
+            value = operator.index(value)  # a 0-d integer numpy / jax array
         else:
             raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     v = int(value)
     if v < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {v}")
     return v
+
+
+def _integer_scalar_array(value) -> bool:
+    dtype, shape = getattr(value, "dtype", None), getattr(value, "shape", None)
+    try:
+        return shape == () and np.issubdtype(dtype, np.integer)
+    except TypeError:
+        return False
+
+
+def check_size(size: int, what: str, way_out: str, limit: int | None = None) -> int:
+    """Refuse, before allocating, an array of ``size`` entries above :data:`MAX_ENUMERATION`.
+
+    ``size`` is a Python int (exact, no overflow) or ``math.inf`` for sizes too large to write
+    out (:func:`pow_size`). ``what`` names the arguments that make the
+    size (e.g. "X * V^H = 4 * 3^40"), ``way_out`` says how to stay under the limit.
+    """
+    limit = MAX_ENUMERATION if limit is None else limit
+    if size > limit:
+        shown = f"{size:,}" if isinstance(size, int) else "more than 2^4096"
+        raise ValueError(
+            f"{what} = {shown} entries, above the limit sharpsim.MAX_ENUMERATION = {limit:,} "
+            f"(float64: {limit * 8 // 2**20:,} MiB); {way_out}"
+        )
+    return size
+
+
+def pow_size(base: int, exponent: int, factor: int = 1):
+    """factor * base^exponent as an exact Python int, or ``math.inf`` when it has more than 4096
+    bits (so that e.g. 10^(10^9) is never materialised; any such size is far above every limit)."""
+    import math
+
+    if base > 1 and exponent * math.log2(base) + math.log2(max(factor, 1)) > 4096:
+        return math.inf
+    return factor * base**exponent
+
+
+def check_key(key, name: str = "key"):
+    """A single ``jax.random`` key: a typed key array of shape () (``jax.random.key``) or a raw
+    uint32 key (``jax.random.PRNGKey``, shape [2]). Returned unchanged (same key, same bits).
+
+    Raises ``TypeError`` naming the argument for anything else (an int seed, None, a float array).
+    Works on tracers (only ``dtype`` and ``shape`` are read).
+    """
+    import jax
+
+    dtype = getattr(key, "dtype", None)
+    shape = getattr(key, "shape", None)
+    if dtype is None or shape is None or isinstance(key, (bool, int, float)):
+        raise TypeError(
+            f"{name} must be a jax.random key (e.g. jax.random.key(0)), got {type(key).__name__} {key!r}"
+        )
+    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        if tuple(shape) != ():
+            raise ValueError(f"{name} must be a single jax.random key (shape ()), got a key array of shape {tuple(shape)}")
+        return key
+    if np.dtype(dtype) == np.uint32 and len(shape) == 1 and shape[0] in (2, 4):
+        return key  # raw (legacy) key data from jax.random.PRNGKey
+    raise TypeError(
+        f"{name} must be a jax.random key (e.g. jax.random.key(0)), got an array of dtype {dtype} and shape {tuple(shape)}"
+    )

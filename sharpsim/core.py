@@ -250,6 +250,30 @@ def tilted(logp, beta):
 
 
 @jax.jit
+def tilted_stable(logp, beta):
+    """log pi*_beta for any beta > 0, normalised in every row, in log space (SPEC 6.1, F13).  [X, Y].
+
+    With s = :func:`snap_ties` (logp) and d = s - max_y s (<= 0; exactly 0 on the tie-snapped
+    argmax set, -inf on zeros): log pi*_beta = a d - logsumexp(a d), a = 1 + 1/beta, where a d is
+    taken as 0 wherever d = 0 (so a = inf, i.e. beta below ~1e-308, gives no NaN). The largest
+    entries are O(1) and exact, so the row is normalised to a few ulps for every beta; as beta -> 0
+    the row tends to the uniform law on the argmax set y*(x) (ties up to :data:`TIE_RTOL`, as in
+    :func:`argmax_set`), and for a d below about -745 the entry is an exact log-space value that
+    ``exp`` would underflow.
+
+    :func:`tilted` (the plain (1 + 1/beta) logp - logsumexp) is the same to rounding where it is
+    accurate; :func:`sharpsim.log_tilted` keeps :func:`tilted`'s bits there and uses this function
+    only for rows that :func:`tilted` fails to normalise (NaN / inf, or a row sum off by more than
+    ``ROW_SUM_TOL``, e.g. beta = 1e-10 where a logp ~ 7e9 loses its fraction bits).
+    """
+    snapped = jax.vmap(snap_ties)(logp)
+    d = snapped - jnp.max(snapped, axis=-1, keepdims=True)
+    a = 1.0 + 1.0 / beta
+    lt = jnp.where(d == 0.0, 0.0, a * d)
+    return lt - logsumexp(lt, axis=-1, keepdims=True)
+
+
+@jax.jit
 def concentrability(logq, logr, mu, beta=1.0):
     """C_{q/r;beta} = E_{x~mu, y~q}[ (q(y|x)/r(y|x))^beta ]  (SPEC Eq. 9).
 

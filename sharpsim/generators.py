@@ -14,7 +14,14 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import brentq
 
-from ._validate import check_int, check_positive, check_real
+from ._validate import (
+    check_int,
+    check_key,
+    check_positive,
+    check_real,
+    check_size,
+    pow_size,
+)
 from .models import AutoregressiveLM, TabularLM
 
 __all__ = ["dirichlet_table", "power_law_table", "power_law_exponent", "random_autoregressive"]
@@ -23,10 +30,13 @@ __all__ = ["dirichlet_table", "power_law_table", "power_law_exponent", "random_a
 def dirichlet_table(key, X: int, Y: int, alpha: float = 1.0, mu=None) -> TabularLM:
     """TabularLM with rows pi(.|x) ~ Dirichlet(alpha * 1_Y), independent over x.
 
-    Small alpha (e.g. 0.1) gives peaked rows, many near-zero entries.
+    Small alpha (e.g. 0.1) gives peaked rows, many near-zero entries. X * Y is checked against
+    :data:`sharpsim.MAX_ENUMERATION` before anything is drawn.
     """
+    check_key(key)
     X, Y = check_int(X, "X"), check_int(Y, "Y")
     alpha = check_positive(alpha, "alpha")
+    check_size(X * Y, f"dirichlet_table: the table X * Y = {X} * {Y}", "use a smaller X or Y")
     # sample in log space (gamma variates underflow for small alpha)
     g = jax.random.loggamma(key, jnp.full((X, Y), alpha, dtype=jnp.float64))
     logp = g - jax.scipy.special.logsumexp(g, axis=1, keepdims=True)
@@ -50,7 +60,10 @@ def power_law_table(key, X: int, Y: int, C: float, mu=None) -> TabularLM:
     """TabularLM whose every row is a power law p(rank r) = r^(-s) / sum_r r^(-s), with s chosen so that
     C_cov = 1 / p_max = C exactly (unique argmax per prompt); responses randomly permuted per prompt.
     """
+    check_key(key)
     X = check_int(X, "X")
+    Y = check_int(Y, "Y", minimum=2)
+    check_size(X * Y, f"power_law_table: the table X * Y = {X} * {Y}", "use a smaller X or Y")
     s = power_law_exponent(C, Y)
     ranks = np.arange(1, Y + 1, dtype=np.float64)
     row = -s * np.log(ranks) - np.log(_zipf_norm(s, Y))
@@ -77,6 +90,20 @@ def _log_gamma_np(rng: np.random.Generator, alpha: float, shape) -> np.ndarray:
     return np.log(rng.standard_gamma(alpha + 1.0, size=shape)) + np.log1p(-rng.random(size=shape)) / alpha
 
 
+def autoregressive_size(X: int, V: int, H: int, order=None):
+    """Number of conditional entries sum_{h=1}^H X * V^(c_h + 1), c_h = min(h - 1, order) (order None:
+    c_h = h - 1), as an exact Python int (``math.inf`` when it has more than 4096 bits).
+
+    Closed form with m = min(H, order + 1): X * (sum_{j=1}^m V^j + (H - m) V^m); no loop over H.
+    """
+    m = H if order is None else min(H, order + 1)
+    top = pow_size(V, m, X)
+    if top == float("inf"):
+        return top
+    geometric = X * m if V == 1 else X * (V ** (m + 1) - V) // (V - 1)  # X * sum_{j=1}^m V^j
+    return geometric + (H - m) * top
+
+
 def random_autoregressive(key, X: int, V: int, H: int, order=None, alpha: float = 1.0, mu=None) -> AutoregressiveLM:
     """AutoregressiveLM over V^H with Dirichlet(alpha) conditionals.
 
@@ -87,11 +114,24 @@ def random_autoregressive(key, X: int, V: int, H: int, order=None, alpha: float 
     log-gamma variates of all H steps (same key, same model; no per-shape compilation — the
     former per-step ``jax.random.loggamma`` compiled once per step shape, seconds each).
     Dirichlet rows are normalised log-gamma variates, computed in log space (small alpha).
+
+    Memory: the conditionals hold :func:`autoregressive_size` (X, V, H, order) entries; that number
+    is computed first (Python ints) and a model above :data:`sharpsim.MAX_ENUMERATION` is refused at
+    once, before anything is allocated (full history grows like X V^H: use a Markov order).
     """
+    check_key(key)
     X, V, H = check_int(X, "X"), check_int(V, "V"), check_int(H, "H")
     alpha = check_positive(alpha, "alpha")
     if order is not None:
         order = check_int(order, "order", minimum=0)
+    size = autoregressive_size(X, V, H, order)
+    if order is None:
+        what = f"random_autoregressive(X={X}, V={V}, H={H}, order=None): the full-history conditionals sum_h X * V^h"
+        way_out = "pass a Markov order (order=k: conditionals of X * V^(min(h-1, k)+1) entries per step) or a smaller H"
+    else:
+        what = f"random_autoregressive(X={X}, V={V}, H={H}, order={order}): the conditionals sum_h X * V^(min(h-1, order)+1)"
+        way_out = "use a smaller order, V or H"
+    check_size(size, what, way_out)
     rng = _numpy_rng(key)
     conds = []
     for h in range(1, H + 1):

@@ -27,16 +27,23 @@ import numpy as np
 from scipy.special import logsumexp as np_logsumexp
 
 from ._validate import (
+    MAX_ENUMERATION,
     _as_float_array,
     check_int,
+    check_key,
     check_log_table,
     check_positive,
+    check_size,
     check_table,
     mu_of,
+    pow_size,
 )
 
-MAX_ENUMERATION = 2**26
-"""Largest X * V^H (number of table entries, 512 MiB in float64) that ``log_table`` enumerates."""
+# MAX_ENUMERATION (defined in sharpsim._validate, exported as sharpsim.MAX_ENUMERATION): the
+# largest X * V^H (number of table entries, 512 MiB in float64) that ``log_table`` enumerates, and
+# the largest array any constructor, enumerator or sampler of this module allocates.
+
+INT64_MAX = 2**63 - 1
 
 __all__ = [
     "TabularLM",
@@ -49,18 +56,77 @@ __all__ = [
 ]
 
 
-def encode(tokens, V: int) -> np.ndarray:
-    """Big-endian sequence index of ``tokens`` [..., H] over a vocabulary of size V."""
-    tokens = np.asarray(tokens, dtype=np.int64)
+def as_index_array(value, name: str) -> np.ndarray:
+    """An int64 array of indices from ``value`` (integers, or floats with integer values).
+
+    Raises ``TypeError`` for non-numeric input and ``ValueError`` for non-integer or non-finite
+    values, naming the argument (never a silent truncation of 1.5 to 1).
+    """
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be an array of integers, got {type(value).__name__}")
+    arr = np.asarray(value)
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.bool_) or np.issubdtype(arr.dtype, np.floating)
+    ):
+        raise TypeError(f"{name} must be an array of integers, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all() or (arr != np.floor(arr)).any():
+            raise ValueError(f"{name} must hold finite integers, got non-integer or non-finite values")
+        if arr.size and np.abs(arr).max() > INT64_MAX:
+            raise ValueError(f"{name} has values beyond the int64 range")
+    return arr.astype(np.int64)
+
+
+def check_prompt_indices(x, X: int, name: str = "x") -> np.ndarray:
+    """Prompt indices (any shape) as int64, each in [0, X); ValueError naming ``name`` otherwise."""
+    x = as_index_array(x, name)
+    if x.size and ((x < 0).any() or (x >= X).any()):
+        bad = x[(x < 0) | (x >= X)].ravel()[0]
+        raise ValueError(f"prompt indices {name} must lie in [0, {X}), got {int(bad)}")
+    return x
+
+
+def _encode(tokens: np.ndarray, V: int) -> np.ndarray:
     idx = np.zeros(tokens.shape[:-1], dtype=np.int64)
     for h in range(tokens.shape[-1]):
         idx = idx * V + tokens[..., h]
     return idx
 
 
+def encode(tokens, V: int) -> np.ndarray:
+    """Big-endian sequence index of ``tokens`` [..., H] over a vocabulary of size V.
+
+    index = sum_h y_h V^(H-h). Every token must lie in [0, V) and V^H must fit an int64
+    (ValueError naming ``tokens`` / ``V`` otherwise: never a silently wrapped index).
+    """
+    V = check_int(V, "V")
+    tokens = as_index_array(tokens, "tokens")
+    if tokens.ndim < 1:
+        raise ValueError(f"tokens must have shape [..., H] (at least 1-D), got a scalar {tokens!r}")
+    H = tokens.shape[-1]
+    if pow_size(V, H) > INT64_MAX + 1:
+        raise ValueError(f"V^H = {V}^{H} sequences do not fit an int64 index (tokens has H = {H})")
+    if tokens.size and ((tokens < 0).any() or (tokens >= V).any()):
+        bad = tokens[(tokens < 0) | (tokens >= V)].ravel()[0]
+        raise ValueError(f"tokens must lie in [0, V={V}), got {int(bad)}")
+    return _encode(tokens, V)
+
+
 def decode(index, V: int, H: int) -> np.ndarray:
-    """Tokens [..., H] of big-endian sequence indices (inverse of :func:`encode`)."""
-    index = np.asarray(index, dtype=np.int64)
+    """Tokens [..., H] of big-endian sequence indices (inverse of :func:`encode`).
+
+    Every index must lie in [0, V^H) (ValueError naming ``index`` otherwise: never a silent wrap
+    of an out-of-range index); the output's size index.size * H is checked against
+    :data:`MAX_ENUMERATION` before it is allocated.
+    """
+    V = check_int(V, "V")
+    H = check_int(H, "H", minimum=0)
+    index = as_index_array(index, "index")
+    check_size(index.size * H, f"decode output index.size * H = {index.size} * {H}", "decode fewer indices at a time")
+    Y = pow_size(V, H)
+    if index.size and ((index < 0).any() or (index >= Y).any()):
+        bad = index[(index < 0) | (index >= Y)].ravel()[0]
+        raise ValueError(f"index must lie in [0, V^H) = [0, {V}^{H}) for V={V}, H={H}, got {int(bad)}")
     out = np.empty(index.shape + (H,), dtype=np.int64)
     rem = index.copy()
     for h in range(H - 1, -1, -1):
@@ -84,14 +150,23 @@ class _TableModel:
 
     def sample(self, key, x, num: int = 1) -> jnp.ndarray:
         """Draw ``num`` responses for each prompt in ``x`` (int [B]) -> int [B, num] (response indices)."""
+        check_key(key)
         num = check_int(num, "num")
-        lt = jnp.asarray(self.log_table())
-        x = jnp.atleast_1d(jnp.asarray(x))
-        return _sample_rows(key, lt[x], num)
+        xs = np.atleast_1d(check_prompt_indices(x, self.num_prompts))
+        if xs.ndim != 1:
+            raise ValueError(f"x must be a 1-D array of prompt indices, got shape {xs.shape}")
+        table = self.log_table()
+        Y = int(np.shape(table)[1])
+        check_size(xs.size * Y, f"the gathered rows len(x) * Y = {xs.size} * {Y}", "sample fewer prompts at a time")
+        check_size(xs.size * num, f"the draws len(x) * num = {xs.size} * {num}", "draw fewer samples at a time")
+        lt = jnp.asarray(table)
+        return _sample_rows(key, lt[jnp.asarray(xs)], num)
 
     def sample_prompts(self, key, n: int) -> jnp.ndarray:
         """n prompts x ~ mu, int [n]."""
+        check_key(key)
         n = check_int(n, "n")
+        check_size(n, f"n = {n} prompts", "draw fewer prompts at a time")
         return jax.random.choice(key, self.num_prompts, shape=(n,), p=jnp.asarray(self.mu))
 
 
@@ -185,6 +260,12 @@ class AutoregressiveLM(_TableModel):
             raise TypeError("conditionals must be a list of H arrays of shape [X, V^c_h, V]")
         if len(conditionals) < 1:
             raise ValueError("conditionals must hold at least one step (H >= 1)")
+        total = sum(int(np.size(c)) for c in conditionals)
+        check_size(
+            total,
+            f"conditionals (H = {len(conditionals)} steps) hold sum_h X * V^c_h * V",
+            "use a Markov order (context lengths c_h = min(h - 1, k)) or a smaller H",
+        )
         conds = []
         X = V = None
         ctx = []
@@ -243,20 +324,22 @@ class AutoregressiveLM(_TableModel):
         c = self.context_lengths[h - 1]
         if c == 0:
             return np.zeros(tokens.shape[:-1], dtype=np.int64)
-        return encode(tokens[..., h - 1 - c : h - 1], self.V)
+        return _encode(tokens[..., h - 1 - c : h - 1], self.V)
 
     # -- exact table ----------------------------------------------------------------------
     def log_table(self) -> np.ndarray:
         """Enumerate log pi(y_{1:H}|x) for all V^H sequences -> float64 [X, V^H] (big-endian index).
 
-        Raises ValueError when X * V^H exceeds :data:`MAX_ENUMERATION`.
+        Raises ValueError, before allocating anything, when X * V^H exceeds
+        :data:`MAX_ENUMERATION` (a Markov order does not help here: the table has V^H columns).
         """
-        size = self.X * self.Y
+        size = pow_size(self.V, self.H, self.X)
         if size > MAX_ENUMERATION:
+            shown = f"{size:,}" if isinstance(size, int) else "more than 2^4096"
             raise ValueError(
-                f"the autoregressive table has X * V^H = {self.X} * {self.V}^{self.H} = {size:,} entries, "
-                f"above the enumeration limit of {MAX_ENUMERATION:,}; use sequence_log_prob, sample or "
-                f"sequence_argmax instead"
+                f"the autoregressive table has X * V^H = {self.X} * {self.V}^{self.H} = {shown} entries, "
+                f"above the enumeration limit of {MAX_ENUMERATION:,} (sharpsim.MAX_ENUMERATION); use a smaller H, "
+                f"or sequence_log_prob, sample or sequence_argmax, which do not enumerate"
             )
         if getattr(self, "_table_cache", None) is None:
             # numpy broadcasting: bound by writing the X * V^H output once, and no host<->device
@@ -270,12 +353,12 @@ class AutoregressiveLM(_TableModel):
     # -- per-sequence access ----------------------------------------------------------
     def sequence_log_prob(self, x, tokens) -> np.ndarray:
         """log pi(y_{1:H}|x) for prompts x [...] and tokens [..., H] (broadcast), in log space."""
-        tokens = np.asarray(tokens, dtype=np.int64)
-        if tokens.shape[-1] != self.H:
+        tokens = as_index_array(tokens, "tokens")
+        if tokens.ndim < 1 or tokens.shape[-1] != self.H:
             raise ValueError(f"tokens must have last dimension H={self.H}, got {tokens.shape}")
         if (tokens < 0).any() or (tokens >= self.V).any():
             raise ValueError(f"tokens must lie in [0, V={self.V})")
-        x = np.broadcast_to(np.asarray(x, dtype=np.int64), tokens.shape[:-1])
+        x = np.broadcast_to(check_prompt_indices(x, self.X), tokens.shape[:-1])
         total = np.zeros(tokens.shape[:-1])
         for h in range(1, self.H + 1):
             total = total + self._cond[h - 1][x, self._ctx_index(tokens, h), tokens[..., h - 1]]
@@ -283,8 +366,16 @@ class AutoregressiveLM(_TableModel):
 
     def sample_tokens(self, key, x, num: int = 1) -> np.ndarray:
         """Ancestral sampling: ``num`` sequences per prompt in x (int [B]) -> tokens int [B, num, H]."""
+        check_key(key)
         num = check_int(num, "num")
-        x = np.atleast_1d(np.asarray(x, dtype=np.int64))
+        x = np.atleast_1d(check_prompt_indices(x, self.X))
+        if x.ndim != 1:
+            raise ValueError(f"x must be a 1-D array of prompt indices, got shape {x.shape}")
+        check_size(
+            x.shape[0] * num * max(self.H, self.V),
+            f"the sampled tokens len(x) * num * max(H, V) = {x.shape[0]} * {num} * {max(self.H, self.V)}",
+            "draw fewer samples at a time",
+        )
         tokens = np.zeros((x.shape[0], num, self.H), dtype=np.int64)
         keys = jax.random.split(key, self.H)
         xb = np.broadcast_to(x[:, None], (x.shape[0], num))
@@ -300,7 +391,8 @@ class AutoregressiveLM(_TableModel):
 
     def greedy(self, x=None) -> np.ndarray:
         """Greedy decoding y_h = argmax pi_h(. | y_<h, x) -> tokens int [B, H] (ties: lowest token)."""
-        x = np.arange(self.X) if x is None else np.atleast_1d(np.asarray(x, dtype=np.int64))
+        x = np.arange(self.X) if x is None else np.atleast_1d(check_prompt_indices(x, self.X))
+        check_size(x.shape[0] * self.H, f"the greedy tokens len(x) * H = {x.shape[0]} * {self.H}", "decode fewer prompts")
         tokens = np.zeros((x.shape[0], self.H), dtype=np.int64)
         for h in range(1, self.H + 1):
             rows = self._cond[h - 1][x, self._ctx_index(tokens, h)]
@@ -315,7 +407,7 @@ class AutoregressiveLM(_TableModel):
         lowest sequence index (big-endian). The full argmax set is
         ``argmax_set(model)``.
         """
-        x = np.arange(self.X) if x is None else np.atleast_1d(np.asarray(x, dtype=np.int64))
+        x = np.arange(self.X) if x is None else np.atleast_1d(check_prompt_indices(x, self.X))
         if method == "enumerate":
             lt = self.log_table()[x]
             idx = np.argmax(lt, axis=-1)

@@ -9,6 +9,12 @@ exact), and ``mu`` as an ``[X]`` prompt distribution (``None``: the model's own
 :mod:`sharpsim.core` runs. Scalars come back as Python floats and tables as
 float64 numpy arrays.
 
+The two-table quantities (argmax_mass, sharpness_error, concentrability, kl, hellinger_sq,
+regularized_value, dpo_residual) also take either table as an [X, Y] log-probability table through
+the keyword-only ``log_policy=`` / ``log_base=``, e.g. Lemma 4.1's
+``concentrability(base, log_base=log_tilted(base, beta), beta=beta)``: probabilities that ``exp``
+underflows to 0 then never turn a finite quantity into ``inf``.
+
 References: ``shared/SPEC.md`` sections and the paper (Huang et al., arXiv
 2412.01951, v1 numbering).
 """
@@ -16,13 +22,16 @@ References: ``shared/SPEC.md`` sections and the paper (Huang et al., arXiv
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
 from . import core
 from ._validate import (
+    ROW_SUM_TOL,
     check_gamma,
     check_int,
+    check_log_table,
     check_open_unit,
     check_positive,
     log_table_of,
@@ -40,6 +49,7 @@ __all__ = [
     "sharpness_error",
     "bon_law",
     "tilted",
+    "log_tilted",
     "concentrability",
     "kl",
     "hellinger_sq",
@@ -48,14 +58,39 @@ __all__ = [
 ]
 
 
+def _finite_beta(beta):
+    """beta > 0 and finite (beta = inf would give inf * 0 = NaN in the divergence terms)."""
+    beta = check_positive(beta, "beta")
+    if beta == np.inf:
+        raise ValueError("beta must be finite, got inf")
+    return beta
+
+
 def _base(base, name="base"):
     return log_table_of(base, name)
 
 
-def _pair(policy, base):
-    lq = log_table_of(policy, "policy")
-    lp = log_table_of(base, "base")
-    same_shape(lq, lp, "policy", "base")
+def _one(value, log_value, name):
+    """Log table of ``value`` (table or model) or of ``log_value`` (an [X, Y] log-probability table)."""
+    if log_value is not None:
+        if value is not None:
+            raise ValueError(f"pass either {name} or log_{name}, not both")
+        return check_log_table(log_value, f"log_{name}")
+    if value is None:
+        raise TypeError(f"{name} is required (a table or a model), or log_{name} (a log-probability table)")
+    return log_table_of(value, name)
+
+
+def _pair(policy, base, log_policy=None, log_base=None):
+    """(log policy, log base) from tables / models, or from log tables passed as log_policy / log_base.
+
+    A log table is used as it is (validated and renormalised exactly like
+    ``TabularLM.from_log_probs``), so probabilities that ``exp`` underflows (e.g. the tails of
+    :func:`log_tilted`) never round-trip through 0.
+    """
+    lq = _one(policy, log_policy, "policy")
+    lp = _one(base, log_base, "base")
+    same_shape(lq, lp, "log_policy" if log_policy is not None else "policy", "log_base" if log_base is not None else "base")
     return lq, lp
 
 
@@ -84,7 +119,7 @@ def argmax_set(base, gamma=0.0) -> np.ndarray:
     return np.asarray(core.argmax_set(_base(base), gamma))
 
 
-def argmax_mass(policy, base, gamma=0.0) -> np.ndarray:
+def argmax_mass(policy=None, base=None, gamma=0.0, *, log_policy=None, log_base=None) -> np.ndarray:
     """Policy mass on the base model's argmax set, policy(y*_gamma(x) | x) (SPEC 3.1).
 
     Args:
@@ -97,7 +132,7 @@ def argmax_mass(policy, base, gamma=0.0) -> np.ndarray:
     [0.1]
     """
     gamma = check_gamma(gamma)
-    lq, lp = _pair(policy, base)
+    lq, lp = _pair(policy, base, log_policy, log_base)
     return np.exp(np.asarray(core.log_argmax_mass(lq, lp, gamma)))
 
 
@@ -150,7 +185,7 @@ def margin(base, mu=None, gamma=0.0) -> float:
     return float(core.margin(lp, _mu(mu, base, lp), gamma))
 
 
-def sharpness_error(policy, base, delta, mu=None, gamma=0.0, strict=True) -> float:
+def sharpness_error(policy=None, base=None, delta=None, mu=None, gamma=0.0, strict=True, *, log_policy=None, log_base=None) -> float:
     """The eps a policy achieves: P_{x~mu}[ policy(y*_gamma(x)|x) < 1 - delta ] (Definition 3.1).
 
     policy is (eps, delta)-sharpened iff sharpness_error(policy, base, delta) <= eps.
@@ -164,8 +199,22 @@ def sharpness_error(policy, base, delta, mu=None, gamma=0.0, strict=True) -> flo
     gamma = check_gamma(gamma)
     if not isinstance(strict, (bool, np.bool_)):
         raise TypeError(f"strict must be a bool, got {type(strict).__name__}")
-    lq, lp = _pair(policy, base)
+    lq, lp = _pair(policy, base, log_policy, log_base)
     return float(core.sharpness_error(lq, lp, delta, _mu(mu, base, lp, policy), gamma, bool(strict)))
+
+
+def bon_N_float(N: int) -> float:
+    """float(N) for the best-of-N law; N beyond the float64 range becomes the largest float64.
+
+    For such N the law is, in float64, exactly its N -> inf limit: every level below the top has
+    mass S_<=(v)^N <= (1 - max_y p(y))^N with max_y p(y) >= 1 / Y, which is 0 in float64 already
+    at N = 1.8e308, and the top level has mass 1 - S_<(top)^N = 1; so the law is the uniform
+    law on the argmax set (tie groups) for every N >= 1.8e308. Bits for smaller N are unchanged.
+    """
+    try:
+        return float(N)
+    except OverflowError:
+        return sys.float_info.max
 
 
 def bon_law(base, N) -> np.ndarray:
@@ -177,7 +226,9 @@ def bon_law(base, N) -> np.ndarray:
     equally. In particular pi^BoN_N(y*|x) = 1 - (1 - pi_base(y*|x))^N.
 
     Args:
-      base: [X, Y] table or model; N: integer >= 1.
+      base: [X, Y] table or model; N: integer >= 1 (any size: N beyond the float64 range gives
+        the N -> inf limit, uniform on the argmax set, which is then the law to float64 precision;
+        see :func:`bon_N_float`).
     Returns:
       float [X, Y], rows sum to 1.
 
@@ -185,48 +236,100 @@ def bon_law(base, N) -> np.ndarray:
     [[0.75, 0.125, 0.125]]
     """
     N = check_int(N, "N", minimum=1)
-    return np.asarray(core.bon_law(_base(base), float(N)))
+    return np.asarray(core.bon_law(_base(base), bon_N_float(N)))
+
+
+def _rows_not_normalised(lt: np.ndarray) -> np.ndarray:
+    """bool [X]: rows of a log table with NaN or +inf, no mass, or a sum off 1 by more than ROW_SUM_TOL."""
+    with np.errstate(all="ignore"):
+        bad = np.isnan(lt).any(axis=1) | np.isposinf(lt).any(axis=1)
+        mx = np.max(np.where(np.isnan(lt), -np.inf, lt), axis=1)
+        finite = np.isfinite(mx)
+        safe = np.where(finite, mx, 0.0)
+        lse = safe + np.log(np.sum(np.exp(lt - safe[:, None]), axis=1))
+        bad |= ~finite | ~(np.abs(np.expm1(lse)) <= ROW_SUM_TOL)
+    return bad
+
+
+def log_tilted(base, beta) -> np.ndarray:
+    """log pi*_beta: the KL-regularized optimum in log space, float64 [X, Y] (SPEC 6.1, F13).
+
+    pi*_beta(y|x) = pi_base(y|x)^(1 + 1/beta) / sum_y' pi_base(y'|x)^(1 + 1/beta), i.e.
+    log pi*_beta = (1 + 1/beta) log pi_base - logsumexp_y((1 + 1/beta) log pi_base)
+    (:func:`sharpsim.core.tilted`). Every row is normalised for every beta > 0: rows where that
+    plain formula is NaN / inf or sums to 1 only within more than ``ROW_SUM_TOL`` (beta below
+    ~1e-7, where (1 + 1/beta) log pi_base loses its fraction bits) are computed relative to the row
+    maximum instead (:func:`sharpsim.core.tilted_stable`); as beta -> 0 a row tends to the uniform
+    law on the argmax set. Entries stay exact far below the float64 range of ``exp`` (-inf only
+    where pi_base is 0), so pass the result on as a log table (``log_policy=`` / ``log_base=`` of
+    :func:`concentrability`, :func:`kl`, ... or ``TabularLM.from_log_probs``) rather than through
+    :func:`tilted`, whose tiny probabilities underflow to 0.
+
+    Args:
+      base: [X, Y] table or model; beta: > 0.
+    Returns:
+      float [X, Y] log-probabilities.
+
+    >>> np.exp(log_tilted([[0.5, 0.25, 0.25]], 1e-100)).tolist()
+    [[1.0, 0.0, 0.0]]
+    """
+    beta = check_positive(beta, "beta")
+    lp = _base(base)
+    lt = np.asarray(core.tilted(lp, beta))
+    bad = _rows_not_normalised(lt)
+    if bad.any():
+        lt = np.array(lt)
+        lt[bad] = np.asarray(core.tilted_stable(lp, beta))[bad]  # full table: one compile per shape
+    return lt
 
 
 def tilted(base, beta) -> np.ndarray:
     """KL-regularized optimum pi*_beta proportional to pi_base^(1 + 1/beta) (SPEC 6.1, F13).
 
     pi*_beta = argmax_pi E_pi[log pi_base] - beta KL(pi || pi_base); it is pi_base at
-    temperature beta / (1 + beta).
+    temperature beta / (1 + beta). ``exp`` of :func:`log_tilted`: rows are normalised for every
+    beta > 0 (limit beta -> 0: uniform on the argmax set), but probabilities below ~1e-308
+    underflow to 0; use :func:`log_tilted` to pass pi*_beta on (e.g. to :func:`concentrability`).
 
     >>> tilted([[0.5, 0.25, 0.25]], 1.0).round(4).tolist()
     [[0.6667, 0.1667, 0.1667]]
     """
-    beta = check_positive(beta, "beta")
-    return np.exp(np.asarray(core.tilted(_base(base), beta)))
+    return np.exp(log_tilted(base, beta))
 
 
-def concentrability(policy, base, mu=None, beta=1.0) -> float:
+def concentrability(policy=None, base=None, mu=None, beta=1.0, *, log_policy=None, log_base=None) -> float:
     """C_{policy/base;beta} = E_{x~mu, y~policy}[ (policy(y|x) / base(y|x))^beta ] (SPEC Eq. 9).
 
     beta = 1 gives C_pi = E_mu sum_y policy^2 / pi_base (Assumption 4.4); Lemma 4.1's
-    C_{pi_base/pi*_beta; beta} is ``concentrability(base, tilted(base, beta), beta=beta)``.
+    C_{pi_base/pi*_beta; beta} is
+    ``concentrability(base, log_base=log_tilted(base, beta), beta=beta)``.
     ``inf`` when policy puts mass where base has none.
+
+    Computed in log space: sum_y exp(log q + beta (log q - log r)). Either argument may be given
+    as a log-probability table instead (keyword-only ``log_policy=`` / ``log_base=``, [X, Y],
+    -inf for zeros), so a policy whose probabilities underflow ``exp`` (e.g. pi*_beta for small
+    beta, whose tails are 0 in :func:`tilted` but finite in :func:`log_tilted`) gives its exact
+    finite value instead of ``inf``. A model (e.g. ``TabularLM.from_log_probs(...)``) works too.
 
     >>> concentrability([[1.0, 0.0]], [[0.5, 0.5]])
     2.0
     """
-    beta = check_positive(beta, "beta")
-    lq, lp = _pair(policy, base)
+    beta = _finite_beta(beta)
+    lq, lp = _pair(policy, base, log_policy, log_base)
     return float(core.concentrability(lq, lp, _mu(mu, base, lp, policy), beta))
 
 
-def kl(policy, base, mu=None) -> float:
+def kl(policy=None, base=None, mu=None, *, log_policy=None, log_base=None) -> float:
     """E_{x~mu} KL(policy(.|x) || base(.|x)) in nats; 0 log 0 = 0, inf off the support.
 
     >>> round(kl([[1.0, 0.0]], [[0.5, 0.5]]), 12)  # log 2
     0.69314718056
     """
-    lq, lp = _pair(policy, base)
+    lq, lp = _pair(policy, base, log_policy, log_base)
     return float(core.kl(lq, lp, _mu(mu, base, lp, policy)))
 
 
-def hellinger_sq(policy, base, mu=None) -> float:
+def hellinger_sq(policy=None, base=None, mu=None, *, log_policy=None, log_base=None) -> float:
     """E_{x~mu} D_H^2(policy, base) with the unnormalised D_H^2 = sum_y (sqrt q - sqrt p)^2 in [0, 2].
 
     (SPEC 2.2; the normalisation the derived constant 23.3 of F9 assumes.)
@@ -234,11 +337,11 @@ def hellinger_sq(policy, base, mu=None) -> float:
     >>> hellinger_sq([[1.0, 0.0]], [[0.0, 1.0]])
     2.0
     """
-    lq, lp = _pair(policy, base)
+    lq, lp = _pair(policy, base, log_policy, log_base)
     return float(core.hellinger_sq(lq, lp, _mu(mu, base, lp, policy)))
 
 
-def regularized_value(policy, base, beta, mu=None) -> float:
+def regularized_value(policy=None, base=None, beta=None, mu=None, *, log_policy=None, log_base=None) -> float:
     """J_beta(policy) = E_policy[log pi_base] - beta KL(policy || pi_base) (SPEC 6.4, r = log pi_base).
 
     Maximised by tilted(base, beta); J_beta(pi*_beta) - J_beta(pi) = beta KL(pi || pi*_beta) (F17).
@@ -246,12 +349,12 @@ def regularized_value(policy, base, beta, mu=None) -> float:
     >>> round(regularized_value([[0.5, 0.5]], [[0.5, 0.5]], beta=1.0), 12)  # log 1/2
     -0.69314718056
     """
-    beta = check_positive(beta, "beta")
-    lq, lp = _pair(policy, base)
+    beta = _finite_beta(beta)
+    lq, lp = _pair(policy, base, log_policy, log_base)
     return float(core.regularized_value(lq, lp, beta, _mu(mu, base, lp, policy)))
 
 
-def dpo_residual(policy, base, beta) -> np.ndarray:
+def dpo_residual(policy=None, base=None, beta=None, *, log_policy=None, log_base=None) -> np.ndarray:
     """Residuals of the squared DPO loss of Eq. (8) for every (x, y, y') (SPEC 6.2, F16).
 
     R = beta log(policy(y|x)/base(y|x)) - beta log(policy(y'|x)/base(y'|x)) - (log base(y|x) - log base(y'|x)),
@@ -259,8 +362,8 @@ def dpo_residual(policy, base, beta) -> np.ndarray:
 
     Returns float [X, Y, Y].
     """
-    beta = check_positive(beta, "beta")
-    lq, lp = _pair(policy, base)
+    beta = _finite_beta(beta)
+    lq, lp = _pair(policy, base, log_policy, log_base)
     return np.asarray(core.dpo_residual(lq, lp, beta))
 
 

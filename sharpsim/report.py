@@ -119,11 +119,11 @@ def bounds_report(
     else:
         beta = check_positive(check_real(beta, "beta"), "beta")
         beta_src = "user"
-    from . import core
     from .models import TabularLM
 
-    # pi*_beta as a log-table model, so tiny tilted probabilities stay exact (no exp underflow)
-    tilt = TabularLM.from_log_probs(np.asarray(core.tilted(lp, beta)), m_mu)
+    # pi*_beta as a log-table model, so tiny tilted probabilities stay exact (no exp underflow);
+    # log_tilted keeps core.tilted's bits wherever that normalises and fixes the rows it does not
+    tilt = TabularLM.from_log_probs(Q.log_tilted(model, beta), m_mu)
     C_tilt = Q.concentrability(tilt, model, mu=m_mu)
     C_base_tilt = Q.concentrability(model, tilt, mu=m_mu, beta=beta)
     tilt_mass_min = float(Q.argmax_mass(tilt, model)[m_mu > 0].min())

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import core
-from ._validate import check_int, check_positive, log_table_of
+from ._validate import check_int, check_key, check_positive, check_size, log_table_of
 
 __all__ = ["BoNResult", "best_of_n", "best_of_n_exact", "adaptive_best_of_n"]
 
@@ -112,9 +112,15 @@ def best_of_n(key, base, x, N) -> BoNResult:
     Returns:
       :class:`BoNResult` with y [B] and queries [B] (= N).
     """
+    check_key(key)
     N = check_int(N, "N")
     lp = jnp.asarray(log_table_of(base, "base"))
     x = _check_prompts(x, lp.shape[0])
+    check_size(
+        x.shape[0] * N,
+        f"best_of_n: the literal draws len(x) * N = {x.shape[0]} * {N}",
+        "use best_of_n_exact (same law, cost independent of N) or fewer prompts at a time",
+    )
     y, _ = best_of_n_table_core(key, lp, jnp.asarray(x), jnp.zeros(N))
     B = x.shape[0]
     return BoNResult(np.asarray(y), np.full(B, N), np.zeros(B, dtype=bool))
@@ -128,12 +134,16 @@ def _sample_from_law(key, law_rows):
 def best_of_n_exact(key, base, x, N) -> BoNResult:
     """Best-of-N outcome drawn from its exact law :func:`sharpsim.bon_law` (charged N queries).
 
-    Same distribution as :func:`best_of_n` (tested), at a cost independent of N.
+    Same distribution as :func:`best_of_n` (tested), at a cost independent of N. Any integer
+    N >= 1 works, also beyond the float64 range (see :func:`sharpsim.bon_law`).
     """
+    from .quantities import bon_N_float
+
+    check_key(key)
     N = check_int(N, "N")
     lp = jnp.asarray(log_table_of(base, "base"))
     x = _check_prompts(x, lp.shape[0])
-    law = core.bon_law(lp[x], float(N))
+    law = core.bon_law(lp[x], bon_N_float(N))
     y = _sample_from_law(key, law)
     B = x.shape[0]
     return BoNResult(np.asarray(y), np.full(B, N), np.zeros(B, dtype=bool))
@@ -207,8 +217,13 @@ def adaptive_best_of_n(key, base, x, mu_stop, max_draws: int = 10**6) -> BoNResu
     Returns:
       :class:`BoNResult` with queries [B] = N_mu(x) per prompt.
     """
+    check_key(key)
     mu_stop = check_positive(mu_stop, "mu_stop")
+    if mu_stop == float("inf"):
+        raise ValueError("mu_stop must be finite, got inf")
     max_draws = check_int(max_draws, "max_draws")
+    if max_draws > 2**62:
+        raise ValueError(f"max_draws must be <= 2^62 (an int64 draw counter), got {max_draws}")
     lp = jnp.asarray(log_table_of(base, "base"))
     x = _check_prompts(x, lp.shape[0])
     keys = jax.random.split(key, x.shape[0])

@@ -30,7 +30,8 @@ def clopper_pearson(k: int, n: int, conf: float = 0.95) -> tuple[float, float]:
     """
     from scipy import stats
 
-    k, n = int(k), check_int(n, "n")
+    n = check_int(n, "n")
+    k = check_int(k, "k", minimum=0)
     if not 0 <= k <= n:
         raise ValueError(f"k must lie in [0, n={n}], got {k}")
     a = 1.0 - check_open_unit(conf, "conf")
@@ -54,6 +55,10 @@ def mean_ci(a, axis: int = 0, conf: float = 0.95, method: str = "t"):
     if method not in ("t", "z"):
         raise ValueError(f"method must be 't' or 'z', got {method!r}")
     check_open_unit(conf, "conf")
+    if a.ndim == 0 or not -a.ndim <= axis < a.ndim:
+        raise ValueError(f"axis {axis} is out of range for a of shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError("a contains NaN or infinite values (the mean and interval would be NaN)")
     k = a.shape[axis]
     mean = a.mean(axis=axis)
     if k < 2:
@@ -69,12 +74,36 @@ def mean_ci(a, axis: int = 0, conf: float = 0.95, method: str = "t"):
     return mean, half
 
 
+def _positive_1d(v, name: str) -> np.ndarray:
+    if isinstance(v, (str, bytes)) or v is None:
+        raise TypeError(f"{name} must be a sequence of positive numbers, got {type(v).__name__}")
+    try:
+        arr = np.asarray(v, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a sequence of positive numbers (None entries: use finite_slope)") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    bad = ~(np.isfinite(arr) & (arr > 0))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"{name} must be finite and > 0 for a log-log slope; {name}[{i}] = {float(arr[i])!r}")
+    return arr
+
+
 def loglog_slope(x, y) -> tuple[float, float]:
     """Least-squares slope of log y against log x, with its standard error (for order-only
-    bounds: compare to the theorem's exponent, e.g. 1 for C_cov, -2 for eps in Eq. 7)."""
-    lx, ly = np.log(np.asarray(x, dtype=float)), np.log(np.asarray(y, dtype=float))
-    if lx.shape != ly.shape or lx.size < 2:
-        raise ValueError("x and y must have the same length >= 2")
+    bounds: compare to the theorem's exponent, e.g. 1 for C_cov, -2 for eps in Eq. 7).
+
+    Every x and y must be finite and > 0 (ValueError naming x or y otherwise: a log of 0, a
+    negative or a NaN would give a NaN slope). With exactly two points the standard error is NaN
+    (no degrees of freedom left).
+    """
+    ax, ay = _positive_1d(x, "x"), _positive_1d(y, "y")
+    if ax.shape != ay.shape or ax.size < 2:
+        raise ValueError(f"x and y must have the same length >= 2, got {ax.size} and {ay.size}")
+    if np.all(ax == ax[0]):
+        raise ValueError("x must hold at least two distinct values (the slope is undefined)")
+    lx, ly = np.log(ax), np.log(ay)
     A = np.stack([lx, np.ones_like(lx)], axis=1)
     coef, res, *_ = np.linalg.lstsq(A, ly, rcond=None)
     dof = lx.size - 2

@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from .common import INSTANCES, JSON_POLICY, add_instance_arguments, build_model, to_json
+from .common import INSTANCES, JSON_POLICY, TABLE_Y, add_instance_arguments, build_model, to_json
 from .common import __doc__ as INSTANCE_DOC
 
 
@@ -21,8 +21,42 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def check_size(args) -> None:
+    """Refuse at once (no allocation) an instance whose exact table exceeds sharpsim.MAX_ENUMERATION.
+
+    The report enumerates the whole [X, Y] table (Y = V^H for the autoregressive instance, whose
+    full-history conditionals hold about X V^H entries more), so the size is computed first in
+    Python ints and a too-large request fails with its size, the limit and the options to change.
+    """
+    import sharpsim as s
+
+    Y = TABLE_Y if args.Y is None else args.Y
+    for name, v in (("X", args.X), ("Y", Y), ("V", args.V), ("H", args.H)):
+        if v < 1:
+            raise ValueError(f"--{name} must be >= 1, got {v}")
+    limit = s.MAX_ENUMERATION
+    if args.instance not in ("autoregressive", "random", "powerlaw"):
+        return
+    if args.instance == "autoregressive":
+        size = args.X * args.V**args.H if args.H * max(args.V, 2).bit_length() <= 4096 else float("inf")
+        what = f"X * V^H = {args.X} * {args.V}^{args.H}"
+        way_out = "use a smaller --H (or --V, --X)"
+    else:
+        size = args.X * Y
+        what = f"X * Y = {args.X} * {Y}"
+        way_out = "use a smaller --Y or --X"
+    if size > limit:
+        shown = f"{size:,}" if isinstance(size, int) else "more than 2^4096"
+        raise ValueError(
+            f"the {args.instance} instance has {what} = {shown} table entries, above the enumeration limit "
+            f"sharpsim.MAX_ENUMERATION = {limit:,}; {way_out}"
+        )
+
+
 def build(args):
-    """The exact model ``--instance`` names (:func:`sharpsim.commands.common.build_model`)."""
+    """The exact model ``--instance`` names (:func:`sharpsim.commands.common.build_model`), after
+    :func:`check_size` refused a table too large to enumerate."""
+    check_size(args)
     return build_model(args)
 
 
