@@ -81,3 +81,33 @@ from . import algorithms, classes, oracle, sim  # noqa: E402
 from .oracle import Oracle  # noqa: E402
 
 __all__ += ["Oracle", "oracle", "classes", "algorithms", "sim"]
+
+# self-rewards compared exactly: power, majority vote, soft best-of-N, BoN KL / win rate (issue 14)
+from . import ar_power, self_rewards  # noqa: E402
+from .self_rewards import (  # noqa: E402
+    answer_law,
+    bon_kl,
+    bon_kl_bound,
+    bon_win_rate,
+    bon_win_rate_continuous,
+    majority_law,
+    majority_prob,
+    power,
+    power_vs_temperature,
+    soft_bon_law,
+)
+
+__all__ += [
+    "power",
+    "answer_law",
+    "majority_law",
+    "majority_prob",
+    "soft_bon_law",
+    "bon_kl",
+    "bon_kl_bound",
+    "bon_win_rate",
+    "bon_win_rate_continuous",
+    "power_vs_temperature",
+    "ar_power",
+    "self_rewards",
+]

@@ -356,6 +356,16 @@ class AutoregressiveLM(_TableModel):
             conds.append(z - np_logsumexp(z, axis=-1, keepdims=True))
         return AutoregressiveLM(conds, self.mu, log=True)
 
+    def power(self, alpha: float) -> "AutoregressiveLM":
+        """The power distribution pi^alpha / Z as an autoregressive model with the same contexts:
+        p_h(v|ctx) proportional to pi_h(v|ctx)^alpha zeta_h(next ctx), zeta from a backward
+        recursion over contexts (no V^H enumeration; Ji et al., arXiv 2601.21590). Its table is
+        ``sharpsim.power(self, alpha)``; ``with_temperature(1/alpha)`` drops zeta. See
+        :func:`sharpsim.ar_power.power_conditionals`."""
+        from .ar_power import power_conditionals
+
+        return AutoregressiveLM(power_conditionals(self._cond, alpha).conditionals, self.mu, log=True)
+
 
 def _log_of(table):
     with np.errstate(divide="ignore"):
