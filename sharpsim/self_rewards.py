@@ -35,7 +35,14 @@ from scipy.special import gammaln, roots_legendre, xlogy
 from scipy.special import logsumexp as np_logsumexp
 
 from . import core
-from ._validate import _as_float_array, check_int, check_positive, is_model, log_table_of, mu_of
+from ._validate import (
+    _as_float_array,
+    check_int,
+    check_positive,
+    is_model,
+    log_table_of,
+    mu_of,
+)
 
 __all__ = [
     "power",
@@ -179,7 +186,7 @@ def _majority_target_core(q, target, N):
         om = np.where(live, S[:, i + 1] / np.where(live, S[:, i], 1.0), 1.0)
         P = _binom_pmf_table(rho, om, N)
         Dn = np.zeros_like(D)
-        for n in range(0, N + 1):
+        for n in range(N + 1):
             # levels k with k >= max(n, 1) and remaining m = m' + n <= N - k, i.e. k <= N - n
             k_lo, k_hi = max(n, 1), N - n
             if k_hi < k_lo:

@@ -78,9 +78,9 @@ def win_rate_row(row, N):
         for y2, py2 in enumerate(p):
             if qy == 0 or py2 == 0:
                 continue
-            if p[y] > p[y2]:
+            if p[y] > py2:
                 total += qy * py2
-            elif p[y] == p[y2]:
+            elif p[y] == py2:
                 total += qy * py2 / 2
     return total
 

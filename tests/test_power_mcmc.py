@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import jax
 import numpy as np
+import oracles_self_rewards as ref  # tests/ is on sys.path (rootdir conftest, no package)
 import pytest
 
 import sharpsim as s
@@ -16,8 +17,6 @@ from sharpsim.algorithms import (
     spectral_gap,
 )
 from sharpsim.stats import clopper_pearson
-
-import oracles_self_rewards as ref  # tests/ is on sys.path (rootdir conftest, no package)
 
 
 def _zero_model():

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import math
-
 import jax
 import numpy as np
+import oracles_self_rewards as ref  # tests/ is on sys.path (rootdir conftest, no package)
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sharpsim as s
 from sharpsim.instances.toy import answer_correct, toy_task
-
-import oracles_self_rewards as ref  # tests/ is on sys.path (rootdir conftest, no package)
 
 SET = settings(max_examples=12, deadline=None)
 
@@ -303,7 +300,7 @@ def test_power_equals_temperature_for_independent_tokens():
 
 
 def test_power_differs_from_temperature_on_trap_tasks():
-    conds, corr, trap = toy_task(jax.random.key(12), 30, 4, 3, 1.0, 0.30, 0.45, 0.92, 3.0)
+    conds, corr, _ = toy_task(jax.random.key(12), 30, 4, 3, 1.0, 0.30, 0.45, 0.92, 3.0)
     model = s.AutoregressiveLM(conds, log=True)
     correct = answer_correct(corr, 4)
     r = s.power_vs_temperature(model, 4.0, correct=correct)
