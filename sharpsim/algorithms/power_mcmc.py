@@ -141,9 +141,13 @@ class PrefixOracle:
         if prefix is None:
             prefix = np.zeros((np.atleast_1d(np.asarray(x)).shape[0], self.H), dtype=np.int64)
         x, tokens, start = self._check(x, prefix, start)
+        u = np.asarray(jax.random.uniform(key, (x.shape[0], self.H), dtype=np.float64))
+        return self._generate_u(x, tokens, start, u)
+
+    def _generate_u(self, x, tokens, start, u):
+        """:meth:`generate` with its uniforms u [B, H] given (inverse CDF per step); counts the same."""
         tokens = np.array(tokens, dtype=np.int64)
         B = x.shape[0]
-        u = np.asarray(jax.random.uniform(key, (B, self.H), dtype=np.float64))
         step = np.zeros((B, self.H))
         for h in range(self.H):
             gen = h >= start
@@ -202,7 +206,8 @@ def power_mcmc(oracle: PrefixOracle, alpha, steps: int, key, x) -> PowerMCMCResu
 
     Args:
       oracle: :class:`PrefixOracle`; alpha: > 0 (alpha > 1 sharpens); steps: >= 0;
-      key: jax key (split into one key per step); x: int [B] prompts (chains).
+      key: jax key (all uniforms are drawn from it at once: [steps + 1, B, H + 2]);
+      x: int [B] prompts (chains).
     Returns:
       :class:`PowerMCMCResult`. The law of ``trace[k]`` is ``power_mcmc_laws(model, alpha, k)[k]``.
     """
@@ -212,29 +217,31 @@ def power_mcmc(oracle: PrefixOracle, alpha, steps: int, key, x) -> PowerMCMCResu
     steps = check_int(steps, "steps", minimum=0)
     if not isinstance(oracle, PrefixOracle):
         raise TypeError("oracle must be a PrefixOracle (the sampler regenerates suffixes)")
-    x = np.atleast_1d(np.asarray(x))
+    x, _, _ = oracle._check(x)
     q0, t0, e0 = oracle.queries, oracle.tokens, oracle.extended_queries
-    keys = jax.random.split(key, 2 * steps + 1)
-    tokens, step_lp = oracle.generate(keys[0], x)
-    B, H, V = tokens.shape[0], oracle.H, oracle.V
+    B, H, V = x.shape[0], oracle.H, oracle.V
+    # every uniform in one draw: [k, b, :H] suffix tokens, [k, b, H] position t, [k, b, H+1] acceptance
+    U = np.asarray(jax.random.uniform(key, (steps + 1, B, H + 2), dtype=np.float64))
+    tokens, step_lp = oracle._generate_u(x, np.zeros((B, H), dtype=np.int64), np.zeros(B, dtype=np.int64),
+                                         U[0, :, :H])
     logp = step_lp.sum(axis=1)
     accepted = np.zeros(B, dtype=np.int64)
     trace = np.zeros((steps + 1, B), dtype=np.int64)
     trace[0] = encode(tokens, V)
-    for k in range(steps):
-        ku = np.asarray(jax.random.uniform(keys[2 * k + 1], (B, 2), dtype=np.float64))
-        t = np.minimum((ku[:, 0] * H).astype(np.int64), H - 1)
-        prop, prop_lp = oracle.generate(keys[2 * k + 2], x, tokens, t)
+    for k in range(1, steps + 1):
+        t = np.minimum((U[k, :, H] * H).astype(np.int64), H - 1)
+        prop, prop_lp = oracle._generate_u(x, tokens, t, U[k, :, :H])
         keep = np.arange(H)[None, :] < t[:, None]
         new_lp = np.where(keep, step_lp, prop_lp)
         new_logp = new_lp.sum(axis=1)
         log_acc = (alpha - 1.0) * (new_logp - logp)
-        acc = np.log(ku[:, 1]) < np.minimum(log_acc, 0.0)
+        with np.errstate(divide="ignore"):
+            acc = np.log(U[k, :, H + 1]) < np.minimum(log_acc, 0.0)
         tokens = np.where(acc[:, None], prop, tokens)
         step_lp = np.where(acc[:, None], new_lp, step_lp)
         logp = np.where(acc, new_logp, logp)
         accepted += acc
-        trace[k + 1] = encode(tokens, V)
+        trace[k] = encode(tokens, V)
     return PowerMCMCResult(tokens, encode(tokens, V), logp, accepted, trace, oracle.queries - q0,
                            oracle.tokens - t0, oracle.extended_queries - e0)
 
