@@ -253,7 +253,12 @@ def _costs(c: Config, key) -> dict:
             r = sft_sharpening(o, TabularClass(base_tab.X, base_tab.Y), n, N_sft, jax.random.fold_in(key, 1000 * n + seed))
             errs.append(s.sharpness_error(r.policy, base_tab, d))
         sft.append(dict(n=n, m=n * N_sft, err_max=float(max(errs)), err_mean=float(np.mean(errs))))
-    ok = [r for r in sft if r["err_max"] <= c.sft_eps]
+    # the smallest m on the grid from which every larger grid point succeeds on every seed
+    ok = []
+    for r_ in reversed(sft):
+        if r_["err_max"] > c.sft_eps:
+            break
+        ok.insert(0, r_)
     return dict(X=c.cost_X, H=H, delta=d, p_star_min=float(p_star.min()), N_bon=N_bon, bon_tokens=N_bon * H,
                 mh=mh, sft=sft, sft_N=N_sft, sft_eps=c.sft_eps, sft_m=ok[0]["m"] if ok else None)
 
