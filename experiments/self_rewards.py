@@ -172,16 +172,19 @@ def _kl_winrate(c: Config, key) -> dict:
 def _power_temp(c: Config, key) -> dict:
     curves = []
     for a in c.pt_alphas:
-        kl, acc_p, acc_t, kl_ind = [], [], [], []
+        kl, acc_p, acc_t, kl_ind, mode_p, mode_t = [], [], [], [], [], []
         for H in c.pt_H:
             model, correct, _ = _trap_model(jax.random.fold_in(key, H), c.pt_X, 3, H, 1.0)
             r = s.power_vs_temperature(model, a, correct=correct)
             kl.append(r["kl_power_temp"])
             acc_p.append(r["acc_power"])
             acc_t.append(r["acc_temp"])
+            mode_p.append(r["mode_mass_power"])
+            mode_t.append(r["mode_mass_temp"])
             ind = s.random_autoregressive(jax.random.fold_in(key, 100 + H), c.pt_X, 3, H, order=0)
             kl_ind.append(s.power_vs_temperature(ind, a)["kl_power_temp"])
-        curves.append(dict(alpha=a, kl=kl, acc_power=acc_p, acc_temp=acc_t, kl_independent=kl_ind))
+        curves.append(dict(alpha=a, kl=kl, acc_power=acc_p, acc_temp=acc_t, mode_power=mode_p, mode_temp=mode_t,
+                           kl_independent=kl_ind))
     return dict(H=list(c.pt_H), X=c.pt_X, curves=curves)
 
 
@@ -389,6 +392,10 @@ def summary(r: dict) -> list[dict]:
              theory=kl["win_continuous"][-1], note="ties count 1/2; a base with ties wins less"),
         dict(measurement=f"max KL(power||temperature), alpha={top['alpha']:g}, H={pt['H'][-1]}", simulated=max(top["kl"]),
              theory="> 0", note=f"independent tokens: {max(abs(v) for v in top['kl_independent']):.1e} (= 0 exactly)"),
+        dict(measurement=f"trap tasks H={pt['H'][-1]}, alpha={top['alpha']:g}: accuracy power vs temperature",
+             simulated=top["acc_power"][-1], theory="-",
+             note=f"temperature {top['acc_temp'][-1]:.3f}; mass on the sequence argmax: power "
+                  f"{top['mode_power'][-1]:.3f}, temperature {top['mode_temp'][-1]:.3f}"),
         dict(measurement="best accuracy: power / temperature / BoN / majority", simulated=best_power,
              theory="-", note=f"temperature {best_temp:.3f}, BoN {max(p['acc'] for p in f['bon']):.3f}, "
                               f"majority {max(p['acc_majority'] for p in f['majority']):.3f}; "
