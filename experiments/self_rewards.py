@@ -37,7 +37,7 @@ import numpy as np
 import sharpsim as s
 from sharpsim.algorithms import (
     PrefixOracle,
-    power_mcmc,
+    mh_power_sampling,
     power_mcmc_laws,
     power_mcmc_transition,
     sft_sharpening,
@@ -212,7 +212,7 @@ def _mcmc(c: Config, key) -> dict:
                    bon=[1.0 - (1.0 - _star_mass(base, star)) ** N for N in range(1, 4 * c.mh_steps + 1)])
         if i == 0:
             oracle = PrefixOracle(model)
-            res = power_mcmc(oracle, c.mh_alpha, c.mh_steps, jax.random.fold_in(key, 99),
+            res = mh_power_sampling(oracle, c.mh_alpha, c.mh_steps, jax.random.fold_in(key, 99),
                              np.zeros(c.mh_chains, dtype=np.int64))
             sim = []
             for k in c.mh_sim_k:

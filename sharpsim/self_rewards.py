@@ -84,7 +84,7 @@ def power(base, alpha) -> np.ndarray:
     """Sequence-level power distribution p_alpha(y|x) = pi_base(y|x)^alpha / sum_y' pi_base(y'|x)^alpha.
 
     Karan and Du, "Reasoning with sampling" (arXiv 2510.14901), target of their
-    Metropolis-Hastings sampler (:func:`sharpsim.algorithms.power_mcmc`). alpha > 1 sharpens,
+    Metropolis-Hastings sampler (:func:`sharpsim.algorithms.mh_power_sampling`). alpha > 1 sharpens,
     alpha = 1 is the base, alpha < 1 flattens. For alpha > 1 this is the KL-regularized
     optimum pi*_beta of :func:`sharpsim.tilted` with beta = 1/(alpha - 1) (SPEC 6.1, F13):
     the same operations, here with the exponent alpha exactly. ``tilted`` forms 1 + 1/beta,

@@ -11,7 +11,7 @@ import pytest
 import sharpsim as s
 from sharpsim.algorithms import (
     PrefixOracle,
-    power_mcmc,
+    mh_power_sampling,
     power_mcmc_laws,
     power_mcmc_transition,
     spectral_gap,
@@ -84,7 +84,7 @@ def test_simulation_matches_exact_laws():
     model = s.random_autoregressive(jax.random.key(5), 1, 2, 3, alpha=0.6)
     alpha, steps, B = 3.0, 12, 6000
     oracle = PrefixOracle(model)
-    res = power_mcmc(oracle, alpha, steps, jax.random.key(6), np.zeros(B, dtype=np.int64))
+    res = mh_power_sampling(oracle, alpha, steps, jax.random.key(6), np.zeros(B, dtype=np.int64))
     laws = power_mcmc_laws(model, alpha, steps)
     for k in (0, 1, 3, steps):
         counts = np.bincount(res.trace[k], minlength=model.Y)
@@ -104,7 +104,7 @@ def test_query_counting():
     model = s.random_autoregressive(jax.random.key(7), 3, 3, 4)
     oracle = PrefixOracle(model)
     B, steps = 50, 7
-    res = power_mcmc(oracle, 2.0, steps, jax.random.key(8), np.arange(B) % 3)
+    res = mh_power_sampling(oracle, 2.0, steps, jax.random.key(8), np.arange(B) % 3)
     assert res.queries == oracle.queries == B * (1 + steps)
     assert res.extended_queries == oracle.extended_queries == 0
     # tokens: H for the first draw, then between 1 and H per proposal
@@ -116,7 +116,7 @@ def test_query_counting():
     x = oracle.sample_prompts(jax.random.key(9), 5)
     assert oracle.prompts == 5 and x.shape == (5,)
     # same key, same bits
-    r2 = power_mcmc(PrefixOracle(model), 2.0, steps, jax.random.key(8), np.arange(B) % 3)
+    r2 = mh_power_sampling(PrefixOracle(model), 2.0, steps, jax.random.key(8), np.arange(B) % 3)
     np.testing.assert_array_equal(res.trace, r2.trace)
     # generate keeps the prefix
     tok, step = oracle.generate(jax.random.key(10), [0, 1], res.tokens[:2], [2, 3])
@@ -129,11 +129,11 @@ def test_errors():
     model = s.random_autoregressive(jax.random.key(1), 1, 2, 2)
     oracle = PrefixOracle(model)
     with pytest.raises(ValueError, match="alpha"):
-        power_mcmc(oracle, 0.0, 3, jax.random.key(0), [0])
+        mh_power_sampling(oracle, 0.0, 3, jax.random.key(0), [0])
     with pytest.raises(TypeError, match="PrefixOracle"):
-        power_mcmc(s.Oracle(model), 2.0, 3, jax.random.key(0), [0])
+        mh_power_sampling(s.Oracle(model), 2.0, 3, jax.random.key(0), [0])
     with pytest.raises(ValueError, match="prompt"):
-        power_mcmc(oracle, 2.0, 3, jax.random.key(0), [1])
+        mh_power_sampling(oracle, 2.0, 3, jax.random.key(0), [1])
     with pytest.raises(ValueError, match="start"):
         oracle.generate(jax.random.key(0), [0], None, 2)
     with pytest.raises(ValueError, match="tokens"):

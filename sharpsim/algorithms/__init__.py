@@ -10,7 +10,7 @@ whose ``policy`` is the learned exact [X, Y] table (float64), evaluated exactly 
 * :func:`adaptive_sft_sharpening`: adaptive SFT-Sharpening with Eq. (10) (SPEC 5.5).
 * :func:`dpo_sharpening`: offline RLHF-Sharpening, squared-loss DPO of Eq. (8), N = 2 (SPEC 6.2).
 * :func:`xpo_sharpening`: online RLHF-Sharpening, XPO (Algorithm 1, SPEC 6.4).
-* :func:`power_mcmc`: Metropolis-Hastings power sampling (Karan and Du, arXiv 2510.14901)
+* :func:`mh_power_sampling`: Metropolis-Hastings power sampling (Karan and Du, arXiv 2510.14901)
   through a :class:`PrefixOracle`, with its exact transition matrix (issue 14).
 """
 
@@ -34,11 +34,11 @@ __all__ = [
 from .power_mcmc import (  # noqa: E402
     PowerMCMCResult,
     PrefixOracle,
-    power_mcmc,
+    mh_power_sampling,
     power_mcmc_laws,
     power_mcmc_transition,
     spectral_gap,
 )
 
-__all__ += ["PrefixOracle", "PowerMCMCResult", "power_mcmc", "power_mcmc_transition", "power_mcmc_laws",
+__all__ += ["PrefixOracle", "PowerMCMCResult", "mh_power_sampling", "power_mcmc_transition", "power_mcmc_laws",
             "spectral_gap"]

@@ -43,7 +43,7 @@ __all__ = [
     "MAX_TRANSITION_STATES",
     "PrefixOracle",
     "PowerMCMCResult",
-    "power_mcmc",
+    "mh_power_sampling",
     "power_mcmc_transition",
     "power_mcmc_laws",
     "spectral_gap",
@@ -179,7 +179,7 @@ class PrefixOracle:
 
 
 class PowerMCMCResult(NamedTuple):
-    """Output of :func:`power_mcmc`.
+    """Output of :func:`mh_power_sampling`.
 
     tokens: int [B, H] final states; y: int [B] their sequence indices (big-endian);
     log_prob: [B] log pi_base of the final states; accepted: int [B] accepted proposals per chain;
@@ -197,7 +197,7 @@ class PowerMCMCResult(NamedTuple):
     extended_queries: int
 
 
-def power_mcmc(oracle: PrefixOracle, alpha, steps: int, key, x) -> PowerMCMCResult:
+def mh_power_sampling(oracle: PrefixOracle, alpha, steps: int, key, x) -> PowerMCMCResult:
     """Karan and Du's Metropolis-Hastings power sampler, one chain per entry of x (module docstring).
 
     Chain: y_0 ~ pi_base(.|x) (one generation), then ``steps`` MH steps, each: t ~ U{0..H-1},
@@ -265,7 +265,7 @@ def _prefix_logs(model: AutoregressiveLM, x: int):
 
 
 def power_mcmc_transition(model, alpha, x: int = 0) -> np.ndarray:
-    """Exact transition matrix P[y, y'] of one MH step of :func:`power_mcmc` at prompt x, [Y, Y].
+    """Exact transition matrix P[y, y'] of one MH step of :func:`mh_power_sampling` at prompt x, [Y, Y].
 
     For y' != y with common prefix length d(y, y'):
         P[y, y'] = (1/H) sum_{t=0}^{min(d, H-1)} pi(y'_{>=t} | y_<t) min(1, (pi(y')/pi(y))^(alpha-1)),
