@@ -162,7 +162,22 @@ def _binom_pmf_table(rho, one_minus, N):
     return np.where(valid[None], np.exp(lg), 0.0)
 
 
+MAJORITY_CHUNK_ENTRIES = 2**23
+"""Largest DP array (rows x N levels x nodes x (N + 1) counts, float64: 64 MiB) per chunk of rows."""
+
+
 def _majority_target_core(q, target, N):
+    """Chunked over rows so that the DP array stays below :data:`MAJORITY_CHUNK_ENTRIES`."""
+    B, A = q.shape
+    per_row = N * max(1, (A + 1) // 2) * (N + 1)
+    chunk = max(1, MAJORITY_CHUNK_ENTRIES // per_row)
+    if B <= chunk:
+        return _majority_target_rows(q, target, N)
+    return np.concatenate([_majority_target_rows(q[i : i + chunk], target[i : i + chunk], N)
+                           for i in range(0, B, chunk)])
+
+
+def _majority_target_rows(q, target, N):
     """P[the plurality answer of N i.i.d. draws from q is target] per row, ties uniform.
 
     q: [B, A] answer laws (rows sum to 1); target: int [B]; returns float [B].

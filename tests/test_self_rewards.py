@@ -339,3 +339,12 @@ def test_power_differs_from_temperature_on_trap_tasks():
         s.power_vs_temperature(s.TabularLM([[0.5, 0.5]]), 2.0)
     with pytest.raises(ValueError, match="correct"):
         s.power_vs_temperature(model, 2.0, correct=np.ones((1, 2), dtype=bool))
+
+
+def test_majority_chunking_gives_the_same_bits(monkeypatch):
+    from sharpsim import self_rewards as sr
+
+    q = np.random.default_rng(1).dirichlet(np.ones(5), size=7)
+    whole = s.majority_law(q, np.arange(5), 12)
+    monkeypatch.setattr(sr, "MAJORITY_CHUNK_ENTRIES", 12 * 3 * 13 * 2)  # two rows per chunk
+    np.testing.assert_array_equal(s.majority_law(q, np.arange(5), 12), whole)
