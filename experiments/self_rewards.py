@@ -19,7 +19,11 @@ computed exactly:
 (f) Karan and Du's MH power sampler (arXiv 2510.14901) on one trap prompt: the exact
     probability that the chain's state is the sequence argmax after k steps (from the exact
     transition matrix), simulated chains through the counting ``PrefixOracle`` (Clopper-Pearson
-    95%), and best-of-N, against tokens generated.
+    95%), and best-of-N, against tokens generated;
+(g) task accuracy of power against temperature as H grows (panel e's instances);
+(h) the chain's exact total-variation distance to p_alpha after k steps, beside the slope of the
+    spectral rate (1 - abs gap)^k (the bound 1/2 sqrt(chi2(base || p_alpha)) (1 - abs gap)^k is in
+    the results and checked in the tests; with chi2 >> 1 it exceeds 1 over this range).
 
 The summary adds the queries (tokens) each method needs for a delta-sharp output on every
 prompt of a small model, and the sample size m = n N with which SFT-Sharpening learns an
@@ -204,7 +208,10 @@ def _mcmc(c: Config, key) -> dict:
         laws = power_mcmc_laws(model, c.mh_alpha, c.mh_steps)
         exact = [_star_mass(law, star) for law in laws]
         tv = [0.5 * float(np.abs(law - pw).sum()) for law in laws]
-        rec = dict(H=H, Y=model.Y, p_star=float(np.exp(np.asarray(model.log_table())[0]).max()),
+        live = pw > 0
+        chi2 = max(float(np.sum(base[live] ** 2 / pw[live]) - 1.0), 0.0)
+        bound = [0.5 * math.sqrt(chi2) * (1.0 - gap["abs_gap"]) ** k for k in range(c.mh_steps + 1)]
+        rec = dict(H=H, Y=model.Y, p_star=float(np.exp(np.asarray(model.log_table())[0]).max()), tv_bound=bound,
                    power_star=_star_mass(pw, star), gap=gap["gap"], abs_gap=gap["abs_gap"],
                    exact=exact, tv=tv, tokens_expected=[H + k * (H + 1) / 2 for k in range(c.mh_steps + 1)],
                    bon_N=list(range(1, 4 * c.mh_steps + 1)),
@@ -284,7 +291,7 @@ def run(c: Config, progress) -> dict:
 
 
 def plot(r: dict, path_stem: str) -> None:
-    fig, axes = style.new_figure(2, 3, width=5.0, height=3.8)
+    fig, axes = style.new_figure(2, 4, width=5.0, height=3.8)
     C = style.COLORS
     f = r["frontier"]
     # (a) frontier
@@ -369,6 +376,31 @@ def plot(r: dict, path_stem: str) -> None:
     ax.set_ylabel("P[output is the sequence argmax]")
     ax.set_title("(f) MH power sampler vs best-of-N (dotted: p_alpha(y*))", fontsize=9.5)
     ax.legend(fontsize=6.5, loc="lower right")
+    # (g) accuracy of power vs temperature against H
+    ax = axes[3, 0]
+    for i, cv in enumerate(pt["curves"]):
+        ax.plot(pt["H"], cv["acc_power"], marker="o", markersize=4, color=C[i], label=f"power, alpha = {cv['alpha']:g}",
+                **style.EXACT)
+        ax.plot(pt["H"], cv["acc_temp"], marker="v", markersize=4, color=C[i], linestyle="--",
+                label=f"temperature 1/{cv['alpha']:g}")
+    ax.set_ylim(0, 1.08)
+    ax.set_xlabel("horizon H (V = 3)")
+    ax.set_ylabel("task accuracy (exact)")
+    ax.set_title("(g) power keeps the correct chain, temperature takes the trap", fontsize=9.5)
+    ax.legend(fontsize=6.5, ncol=2, loc="center right", bbox_to_anchor=(1.0, 0.64))
+    # (h) exact mixing of the MH chain
+    ax = axes[3, 1]
+    for i, run in enumerate(mc["runs"]):
+        k = np.arange(len(run["tv"]))
+        ax.semilogy(k, np.maximum(run["tv"], 1e-17), color=C[i], **style.EXACT,
+                    label=f"H={run['H']}: TV(law_k, p_alpha) (exact)")
+        rate = run["tv"][-1] * (1.0 - run["abs_gap"]) ** (k - k[-1])
+        ax.semilogy(k, rate, color=C[i], **style.ORDER_ONLY,
+                    label=f"H={run['H']}: slope (1 - gap)^k, gap {run['abs_gap']:.3f} (through the last point)")
+    ax.set_xlabel("MH steps k")
+    ax.set_ylabel("total variation to p_alpha")
+    ax.set_title(f"(h) MH mixing from the transition matrix (alpha = {mc['alpha']:g})", fontsize=9.5)
+    ax.legend(fontsize=7)
     style.save(fig, path_stem)
 
 
