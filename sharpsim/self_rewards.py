@@ -21,6 +21,11 @@ models give the exact laws of the selection rules the field has since turned to:
 
 Tables are ``[X, Y]`` probabilities or any sharpsim model (exact log-table), as in
 :mod:`sharpsim.quantities`; results are float64 numpy arrays / Python floats.
+
+Why one file (over 500 lines): these are the exact laws of the selection rules that the
+``self_rewards`` experiment puts on one frontier; each section (power, majority vote, soft
+best-of-N, best-of-N KL / win rate, power vs temperature) is self-contained, and the layer is
+2 (quantities): it reads only :mod:`sharpsim.core` and :mod:`sharpsim._validate`.
 """
 
 from __future__ import annotations
