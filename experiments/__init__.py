@@ -27,4 +27,5 @@ CATALOGUE = [
     "greedy_vs_argmax",
     "toy_lift",
     "amortization",
+    "self_rewards",
 ]

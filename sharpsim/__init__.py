@@ -90,3 +90,33 @@ __all__ += ["Oracle", "oracle", "classes", "algorithms", "engine", "comparison",
 from .quantities import log_tilted  # noqa: E402
 
 __all__ += ["log_tilted"]
+
+# self-rewards compared exactly: power, majority vote, soft best-of-N, BoN KL / win rate (issue 14)
+from . import ar_power, self_rewards  # noqa: E402
+from .self_rewards import (  # noqa: E402
+    answer_law,
+    bon_kl,
+    bon_kl_bound,
+    bon_win_rate,
+    bon_win_rate_continuous,
+    majority_law,
+    majority_prob,
+    power,
+    power_vs_temperature,
+    soft_bon_law,
+)
+
+__all__ += [
+    "power",
+    "answer_law",
+    "majority_law",
+    "majority_prob",
+    "soft_bon_law",
+    "bon_kl",
+    "bon_kl_bound",
+    "bon_win_rate",
+    "bon_win_rate_continuous",
+    "power_vs_temperature",
+    "ar_power",
+    "self_rewards",
+]

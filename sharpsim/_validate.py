@@ -41,7 +41,7 @@ would exhaust memory fails at once with its size, this limit and the way out.
 """
 
 
-def _as_float_array(value, name: str) -> np.ndarray:
+def as_float_array(value, name: str) -> np.ndarray:
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
     try:
@@ -64,7 +64,7 @@ def is_model(obj) -> bool:
 
 def check_table(value, name: str) -> np.ndarray:
     """Validate a probability table and return it as a float64 ``[X, Y]`` array."""
-    arr = _as_float_array(value, name)
+    arr = as_float_array(value, name)
     if arr.ndim == 1:
         raise ValueError(
             f"{name} must be a 2-D [X, Y] table of probabilities; got a 1-D array of "
@@ -93,7 +93,7 @@ def check_table(value, name: str) -> np.ndarray:
 
 def check_log_table(value, name: str) -> np.ndarray:
     """Validate an ``[X, Y]`` table of log-probabilities (``-inf`` allowed)."""
-    arr = _as_float_array(value, name)
+    arr = as_float_array(value, name)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D [X, Y] table of log-probabilities, got shape {arr.shape}")
     if np.isnan(arr).any():
@@ -130,7 +130,7 @@ def mu_of(mu, obj, num_prompts: int, name: str = "mu") -> np.ndarray:
         if model_mu is not None:
             return np.asarray(model_mu, dtype=np.float64)
         return np.full(num_prompts, 1.0 / num_prompts)
-    arr = _as_float_array(mu, name)
+    arr = as_float_array(mu, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D [X] distribution, got shape {arr.shape}")
     if arr.shape[0] != num_prompts:

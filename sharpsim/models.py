@@ -14,6 +14,12 @@ anywhere :mod:`sharpsim.quantities` takes a table.
   pi_zero(y|x) exp(<phi(x, y), theta>), ||theta||_2 <= B.
 * :class:`ARLinearSoftmax`: the multi-layer autoregressive linear softmax of
   Eq. (11) (SPEC 7).
+
+Why one file of ~600 lines: the four model classes share the sequence indexing
+(:func:`encode` / :func:`decode`), the enumeration limit and its size checks, and the
+conversion every quantity relies on (``log_table``); AutoregressiveLM, most of the file, keeps
+its enumeration, sampling, greedy decoding, exact sequence argmax and power/temperature
+transforms together because each walks the same context layout.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from scipy.special import logsumexp as np_logsumexp
 
 from ._validate import (
     MAX_ENUMERATION,
-    _as_float_array,
+    as_float_array,
     check_int,
     check_key,
     check_log_table,
@@ -210,7 +216,7 @@ class TabularLM(_TableModel):
     @classmethod
     def from_logits(cls, logits, mu=None, temperature: float = 1.0) -> "TabularLM":
         """pi(y|x) = softmax(logits[x] / temperature); ``-inf`` logits give zero probability."""
-        arr = _as_float_array(logits, "logits")
+        arr = as_float_array(logits, "logits")
         if arr.ndim != 2:
             raise ValueError(f"logits must be a 2-D [X, Y] array, got shape {arr.shape}")
         if np.isnan(arr).any() or np.isposinf(arr).any():
@@ -270,7 +276,7 @@ class AutoregressiveLM(_TableModel):
         X = V = None
         ctx = []
         for h, c in enumerate(conditionals, start=1):
-            arr = _as_float_array(c, f"conditionals[{h - 1}]")
+            arr = as_float_array(c, f"conditionals[{h - 1}]")
             if arr.ndim != 3:
                 raise ValueError(f"conditionals[{h - 1}] must have shape [X, V^c_h, V], got {arr.shape}")
             if X is None:
@@ -448,6 +454,16 @@ class AutoregressiveLM(_TableModel):
             conds.append(z - np_logsumexp(z, axis=-1, keepdims=True))
         return AutoregressiveLM(conds, self.mu, log=True)
 
+    def power(self, alpha: float) -> "AutoregressiveLM":
+        """The power distribution pi^alpha / Z as an autoregressive model with the same contexts:
+        p_h(v|ctx) proportional to pi_h(v|ctx)^alpha zeta_h(next ctx), zeta from a backward
+        recursion over contexts (no V^H enumeration; Ji et al., arXiv 2601.21590). Its table is
+        ``sharpsim.power(self, alpha)``; ``with_temperature(1/alpha)`` drops zeta. See
+        :func:`sharpsim.ar_power.power_conditionals`."""
+        from .ar_power import power_conditionals
+
+        return AutoregressiveLM(power_conditionals(self._cond, alpha).conditionals, self.mu, log=True)
+
 
 def _log_of(table):
     with np.errstate(divide="ignore"):
@@ -500,8 +516,8 @@ class LinearSoftmax(_TableModel):
     """
 
     def __init__(self, phi, theta, B=None, mu=None, log_pi_zero=None):
-        phi = _as_float_array(phi, "phi")
-        theta = _as_float_array(theta, "theta")
+        phi = as_float_array(phi, "phi")
+        theta = as_float_array(theta, "theta")
         if phi.ndim != 3:
             raise ValueError(f"phi must have shape [X, Y, d], got {phi.shape}")
         if theta.shape != (phi.shape[2],):
@@ -566,8 +582,8 @@ class ARLinearSoftmax(_TableModel):
     def __init__(self, phi: Sequence, thetas, B=None, mu=None):
         if isinstance(phi, np.ndarray) or not isinstance(phi, Sequence) or len(phi) < 1:
             raise TypeError("phi must be a non-empty list of H arrays [X, V^(h-1), V, d]")
-        self.phi = [_as_float_array(p, f"phi[{i}]") for i, p in enumerate(phi)]
-        self.thetas = _as_float_array(thetas, "thetas")
+        self.phi = [as_float_array(p, f"phi[{i}]") for i, p in enumerate(phi)]
+        self.thetas = as_float_array(thetas, "thetas")
         H = len(self.phi)
         X, _, V, d = self.phi[0].shape if self.phi[0].ndim == 4 else (None,) * 4
         if X is None:

@@ -20,7 +20,7 @@ Vectorised trials use the pure, jit-able **oracle cores** below. Each takes a ke
 the base log-table and returns only what the oracle reveals (drawn prompts,
 drawn responses, their log-likelihoods) plus the number of queries charged. A learner
 core that is called only on those outputs cannot read the table: this is how the
-engine of :mod:`sharpsim.sim` keeps the access model honest.
+engine (:mod:`sharpsim.engine`) and the learners keep the access model honest.
 
 Shapes are padded to a static capacity ``n_cap`` (a power of 8, see
 :func:`capacity`) and the first ``n`` entries are live (``w = 1``), the rest are

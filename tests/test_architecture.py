@@ -19,8 +19,8 @@ EXP = ROOT / "experiments"
 
 LAYERS = {
     0: ("_validate", "stats", "core", "optim"),
-    1: ("models", "generators"),
-    2: ("quantities", "sampling", "evaluation", "bounds"),
+    1: ("models", "generators", "ar_power"),
+    2: ("quantities", "sampling", "evaluation", "bounds", "self_rewards"),
     3: ("oracle", "classes", "exact"),
     4: ("algorithms",),
     5: ("engine",),

@@ -18,6 +18,10 @@ algorithm is one new module plus one entry (docs/ARCHITECTURE.md).
 Learners: :func:`inference_bon` (Prop. C.1, SPEC 5.4), :func:`sft_sharpening` (SPEC 5.1,
 Theorem 4.1), :func:`adaptive_sft_sharpening` (Eq. 10, SPEC 5.5), :func:`dpo_sharpening`
 (Eq. 8, SPEC 6.2), :func:`xpo_sharpening` (Algorithm 1, SPEC 6.4).
+
+Also here, outside the registry (it is a sampler, not a learner with a bound):
+:func:`mh_power_sampling`, Metropolis-Hastings power sampling (Karan and Du, arXiv 2510.14901)
+through a :class:`PrefixOracle`, with its exact transition matrix (issue 14).
 """
 
 from __future__ import annotations
@@ -213,3 +217,17 @@ def get(name: str) -> AlgorithmSpec:
     if name not in REGISTRY:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {name!r}")
     return REGISTRY[name]
+
+
+# Metropolis-Hastings power sampling (issue 14)
+from .power_mcmc import (  # noqa: E402
+    PowerMCMCResult,
+    PrefixOracle,
+    mh_power_sampling,
+    power_mcmc_laws,
+    power_mcmc_transition,
+    spectral_gap,
+)
+
+__all__ += ["PrefixOracle", "PowerMCMCResult", "mh_power_sampling", "power_mcmc_transition", "power_mcmc_laws",
+            "spectral_gap"]

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .._validate import _as_float_array, check_int, check_positive, check_real
+from .._validate import as_float_array, check_int, check_positive, check_real
 from ..models import ARLinearSoftmax, AutoregressiveLM
 
 __all__ = ["prop_e2", "greedy_failure", "maxcut_instance", "cut_value", "max_cut_brute_force", "maxcut_feature_index"]
@@ -61,7 +61,7 @@ def greedy_failure() -> AutoregressiveLM:
 
 # -- Proposition E.1: MAX-CUT -----------------------------------------------------------------
 def _check_adjacency(adjacency) -> np.ndarray:
-    A = _as_float_array(adjacency, "adjacency")
+    A = as_float_array(adjacency, "adjacency")
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise ValueError(f"adjacency must be a square [n, n] matrix, got shape {A.shape}")
     if A.shape[0] < 2:
