@@ -81,7 +81,12 @@ def test_memory_probe_reports_peak():
 
 def test_baselines_against_independent_oracles():
     """The numpy baselines against hand-checkable / brute-force values (not against sharpsim)."""
-    from benchmarks.baselines import bon_law_numpy, enumerate_ar_numpy, enumerate_ar_numpy_gather, enumerate_ar_python
+    from benchmarks.baselines import (
+        bon_law_numpy,
+        enumerate_ar_numpy,
+        enumerate_ar_numpy_gather,
+        enumerate_ar_python,
+    )
 
     # p = (0.5, 0.3, 0.2), N = 2: P(best = 0.5) = 1 - 0.5^2, P(0.3) = 0.5^2 - 0.2^2, P(0.2) = 0.2^2
     law = bon_law_numpy(np.log([[0.5, 0.3, 0.2]]), 2.0)

@@ -15,7 +15,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import sharpsim as s
 from sharpsim import core, sampling
 from sharpsim.algorithms import REGISTRY
 from sharpsim.classes import TabularClass

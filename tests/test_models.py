@@ -4,14 +4,13 @@ import itertools
 import math
 
 import numpy as np
+import oracles as O  # tests/ is on sys.path (rootdir conftest, no package)
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.stats import chi2
 
 import sharpsim as ss
-
-import oracles as O  # tests/ is on sys.path (rootdir conftest, no package)
 
 SETTINGS = dict(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

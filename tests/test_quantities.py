@@ -11,14 +11,13 @@ from fractions import Fraction
 import jax
 import jax.numpy as jnp
 import numpy as np
+import oracles as O  # tests/ is on sys.path (rootdir conftest, no package)
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import sharpsim as ss
 from sharpsim import core
-
-import oracles as O  # tests/ is on sys.path (rootdir conftest, no package)
 
 SETTINGS = dict(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

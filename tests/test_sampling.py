@@ -7,12 +7,11 @@ import math
 
 import jax
 import numpy as np
+import oracles as O  # tests/ is on sys.path (rootdir conftest, no package)
 import pytest
 from scipy.stats import chi2
 
 import sharpsim as ss
-
-import oracles as O  # tests/ is on sys.path (rootdir conftest, no package)
 
 
 def interval_ok(counts, probs, n, z=5.0):

@@ -15,10 +15,14 @@ from scipy.special import logsumexp
 
 import sharpsim as s
 from sharpsim.algorithms import dpo_sharpening, sft_sharpening, xpo_sharpening
-from sharpsim.classes import ARLinearSoftmaxClass, BoxTabularClass, LinearSoftmaxClass, TabularClass
+from sharpsim.classes import (
+    ARLinearSoftmaxClass,
+    BoxTabularClass,
+    LinearSoftmaxClass,
+    TabularClass,
+)
 from sharpsim.instances import prop_e2
 from sharpsim.oracle import Oracle
-
 
 # ----------------------------------------------------------------------------- independent helpers
 

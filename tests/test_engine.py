@@ -1,35 +1,44 @@
-"""The Monte-Carlo engine: identical to the plain loop reference for the same keys, intervals,
-sample-complexity search, and the facts F4 / F9 / the lower bound checked in simulation."""
+"""sharpsim.engine: run_trials against a plain per-trial loop, the sample-complexity searches, and the theorems' predictions checked by simulation (F4, F9, the lower bound)."""
 
 import math
 
 import jax
 import numpy as np
 import pytest
+import reference_sft  # tests/reference_sft.py
 from scipy import stats
 
 import sharpsim as s
 from sharpsim import bounds
-from sharpsim.engine import SampleComplexity, TrialStats, empirical_sample_complexity, run_trials
-from sharpsim.stats import clopper_pearson, loglog_slope
+from sharpsim.engine import (
+    SampleComplexity,
+    TrialStats,
+    empirical_sample_complexity,
+    run_trials,
+)
 from sharpsim.instances.problems import hard_problem, random_problem
-
-import reference_sft  # tests/reference_sft.py
-
-
-def test_clopper_pearson_known_values():
-    lo, hi = clopper_pearson(5, 10)
-    assert lo == pytest.approx(0.18708602, abs=1e-7) and hi == pytest.approx(0.81291398, abs=1e-7)
-    assert clopper_pearson(0, 20)[0] == 0.0 and clopper_pearson(20, 20)[1] == 1.0
-    assert clopper_pearson(0, 20)[1] == pytest.approx(1 - 0.025 ** (1 / 20), rel=1e-9)
-    with pytest.raises(ValueError, match="k must lie"):
-        clopper_pearson(11, 10)
+from sharpsim.stats import clopper_pearson, loglog_slope
 
 
-def test_loglog_slope_exact_power_law():
-    x = np.array([1.0, 2.0, 4.0, 8.0])
-    slope, se = loglog_slope(x, 3.0 * x**-2)
-    assert slope == pytest.approx(-2.0, abs=1e-12) and se < 1e-10
+def _adaptive_law_dp(p, mu_stop):
+    """Independent exact law of adaptive BoN's kept response: dynamic programming over the running
+    maximum, draw by draw, until the unstopped mass is < 1e-17 (uniform among equal-p responses)."""
+    vals = sorted({v for v in p if v > 0})
+    mass = {v: sum(x for x in p if x == v) for v in vals}
+    state, out, k = {None: 1.0}, dict.fromkeys(vals, 0.0), 0
+    while sum(state.values()) > 1e-17:
+        k += 1
+        nxt = {}
+        for m, pr in state.items():
+            for v in vals:
+                mm = v if m is None or v > m else m
+                if k * mm >= mu_stop:
+                    out[mm] += pr * mass[v]
+                else:
+                    nxt[mm] = nxt.get(mm, 0.0) + pr * mass[v]
+        state = nxt
+    cnt = {v: sum(1 for x in p if x == v) for v in vals}
+    return np.array([out[x] / cnt[x] if x > 0 else 0.0 for x in p])
 
 
 @pytest.mark.parametrize("use_finite, n, delta", [(False, 30, 0.1), (True, 2, 0.5)])
@@ -46,8 +55,6 @@ def test_engine_identical_to_plain_loop_reference(key, use_finite, n, delta):
     np.testing.assert_array_equal(st.errors, ref_err)
     assert st.queries == n * N and np.all(ref_q == n * N)
     assert len(set(st.errors.tolist())) > 1  # a non-trivial mix of outcomes
-    # (chunk=7 splits the 24 trials unevenly: identity with the one-at-a-time loop shows the
-    # results do not depend on chunking)
 
 
 def test_sample_complexity_search_on_a_known_threshold():
@@ -137,27 +144,6 @@ def test_xpo_padding_leaves_the_live_rounds_unchanged(key):
         assert st.queries == T + 1 and st.extended == T - 1 + 4 * T
 
 
-def _adaptive_law_dp(p, mu_stop):
-    """Independent exact law of adaptive BoN's kept response: dynamic programming over the running
-    maximum, draw by draw, until the unstopped mass is < 1e-17 (uniform among equal-p responses)."""
-    vals = sorted({v for v in p if v > 0})
-    mass = {v: sum(x for x in p if x == v) for v in vals}
-    state, out, k = {None: 1.0}, dict.fromkeys(vals, 0.0), 0
-    while sum(state.values()) > 1e-17:
-        k += 1
-        nxt = {}
-        for m, pr in state.items():
-            for v in vals:
-                mm = v if m is None or v > m else m
-                if k * mm >= mu_stop:
-                    out[mm] += pr * mass[v]
-                else:
-                    nxt[mm] = nxt.get(mm, 0.0) + pr * mass[v]
-        state = nxt
-    cnt = {v: sum(1 for x in p if x == v) for v in vals}
-    return np.array([out[x] / cnt[x] if x > 0 else 0.0 for x in p])
-
-
 def test_adaptive_bon_law_exact_and_against_the_oracle(key):
     """adaptive_bon_law = an independent DP on random rows with ties and zeros; its failure mass =
     bounds.adaptive_stopping_exact; and the oracle's adaptive draws follow it (per-cell
@@ -213,97 +199,3 @@ def test_sft_empirical_m_grows_like_c_cov_on_the_hard_family(key):
     slope, se = loglog_slope(covs, ms)
     print(f"slope {slope:.4f} +- {se:.4f}; C_cov {covs}; m {ms}")
     assert abs(slope - 1.0) <= 0.15, (slope, se, covs, ms)
-
-
-def _tie_problem():
-    """6 prompts, 5 responses: two-way argmax ties (also among tiny masses), a row with a zero,
-    a unique argmax, and small mu(x) so that prompts go unseen at small n."""
-    from sharpsim.instances.problems import Problem
-
-    p = np.array([[0.4, 0.4, 0.1, 0.1, 0.0],
-                  [0.5, 0.2, 0.1, 0.1, 0.1],
-                  [0.1, 0.3, 0.1, 0.3, 0.2],
-                  [0.35, 0.15, 0.15, 0.35, 0.0],
-                  [0.05, 0.05, 0.45, 0.45, 0.0],
-                  [0.0, 0.0, 0.0, 0.5, 0.5]])
-    mu = np.array([0.3, 0.25, 0.2, 0.15, 0.07, 0.03])
-    return Problem("ties", p, mu)
-
-
-def _tie3_problem():
-    """Y = 3 with two-way ties: an unseen prompt's uniform row puts 2/3 on y*(x), a success at delta = 1/2."""
-    from sharpsim.instances.problems import Problem
-
-    p = np.array([[0.4, 0.4, 0.2], [0.1, 0.45, 0.45], [0.6, 0.3, 0.1], [0.3, 0.35, 0.35]])
-    return Problem("ties3", p, np.array([0.5, 0.3, 0.15, 0.05]))
-
-
-def test_tabular_fast_path_bit_identical_to_generic(key):
-    """run_trials' tabular SFT fast path (no [X, Y] tables per trial) gives errors IDENTICAL to
-    the generic counts -> MLE -> error_core path, on problems with two-way argmax ties, zeros,
-    unseen prompts (small n) and thresholds hit exactly (delta = 1/2: q(y*|x) = 1/2 is a failure);
-    shortcut and literal draws; chunked and not."""
-    from sharpsim.classes import TabularClass
-    from sharpsim.evaluation import tabular_star_columns
-
-    ties = _tie_problem()
-    a, b, two = (np.asarray(v) for v in tabular_star_columns(ties.logp))
-    assert two.tolist() == [True, False, True, True, True, True]
-    assert a.tolist() == [0, 0, 1, 0, 2, 3] and b.tolist() == [1, 0, 3, 3, 3, 4]
-    rnd = random_problem(jax.random.key(9), 12, 9, K=2, alpha=0.3)
-    mixed = 0
-    for pb, n, delta, literal, chunk in ((ties, 3, 0.5, False, 6), (ties, 8, 0.5, True, 6), (ties, 8, 0.3, False, None),
-                                         (rnd, 5, 0.4, False, 6), (rnd, 8, 0.1, False, None),
-                                         (_tie3_problem(), 2, 0.5, False, None)):
-        kw = dict(n=n, N=2, cls=TabularClass(pb.X, pb.Y), literal=literal, progress=False)
-        fast = run_trials(pb, "sft", key, 40, 0.3, delta, chunk=chunk, **kw)  # chunk 6: padded, 7 lax.map steps
-        slow = run_trials(pb, "sft", key, 40, 0.3, delta, fast=False, **kw)
-        np.testing.assert_array_equal(fast.errors, slow.errors)
-        assert fast.queries == slow.queries == n * 2
-        mixed += len(set(fast.errors.tolist())) > 2
-    assert mixed >= 5  # non-trivial mixes of outcomes, so identity is not vacuous
-
-
-def test_tabular_fast_error_core_equals_mle_then_error_core():
-    """tabular_sft_error_core on raw draws = error_core(MLE_CORES['tabular'](counts)) bit for bit,
-    on random draws (with padding entries w = 0) over the tie problem and a random table."""
-    import jax.numpy as jnp
-
-    from sharpsim.classes import MLE_CORES, counts_core
-    from sharpsim.evaluation import error_core, tabular_sft_error_core, tabular_star_columns
-
-    rng = np.random.default_rng(3)
-    m = 24
-    for pb in (_tie_problem(), _tie3_problem(), random_problem(jax.random.key(2), 7, 11, K=2, alpha=0.4)):
-        star = tabular_star_columns(pb.logp)
-        lp, mu = jnp.asarray(pb.logp), jnp.asarray(pb.mu)
-
-        @jax.jit
-        def both(x, y, w, delta, X=pb.X, Y=pb.Y, star=star, lp=lp, mu=mu):
-            q = MLE_CORES["tabular"]({}, counts_core(x, y, w, X, Y), jax.random.key(0))
-            return error_core(q, lp, delta, mu), tabular_sft_error_core(x, y, w, *star, delta, mu, Y)
-
-        for t in range(60):
-            x = rng.integers(0, pb.X, size=m)
-            # responses mostly in the argmax set, so masses at the thresholds occur
-            y = np.where(rng.random(m) < 0.7, np.asarray(star[int(rng.integers(0, 2))])[x], rng.integers(0, pb.Y, m))
-            w = (np.arange(m) < int(rng.integers(0, m + 1))).astype(float)  # live prefix, padding after
-            delta = float(rng.choice([0.5, 1 / 3, 0.25, 0.1]))
-            ref, got = (float(v) for v in both(x, y, w, delta))
-            assert got == ref, (pb.name, t, got, ref)
-
-
-def test_tabular_fast_path_declines_argmax_sets_above_two():
-    """With some |y*(x)| >= 3 the fast path cannot fix the summation order: it is not used, and
-    run_trials still agrees with the generic path."""
-    from sharpsim.classes import TabularClass
-    from sharpsim.instances.problems import Problem
-    from sharpsim.evaluation import tabular_star_columns
-
-    p = np.array([[0.3, 0.3, 0.3, 0.1], [0.7, 0.1, 0.1, 0.1]])
-    assert tabular_star_columns(np.log(p)) is None
-    pb = Problem("three-way tie", p, np.array([0.6, 0.4]))
-    kw = dict(n=6, N=1, cls=TabularClass(2, 4), progress=False)
-    k = jax.random.key(11)
-    np.testing.assert_array_equal(run_trials(pb, "sft", k, 30, 0.3, 0.4, **kw).errors,
-                                  run_trials(pb, "sft", k, 30, 0.3, 0.4, fast=False, **kw).errors)

@@ -4,8 +4,8 @@ results file and both figure files; `sharpsim list` shows the whole catalogue.""
 import json
 import os
 
-from sharpsim.experiments import CATALOGUE
 from sharpsim.cli import main
+from sharpsim.experiments import CATALOGUE
 
 
 def test_every_figure_appears(quick_catalogue):

@@ -4,11 +4,10 @@ import math
 
 import jax
 import numpy as np
+import oracles as O  # tests/ is on sys.path (rootdir conftest, no package)
 import pytest
 
 import sharpsim as ss
-
-import oracles as O  # tests/ is on sys.path (rootdir conftest, no package)
 
 P_F1 = np.array([0.05, 0.3, 0.1, 0.25, 0.2, 0.1])
 

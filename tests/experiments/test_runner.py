@@ -5,9 +5,9 @@ import os
 
 import pytest
 
+from sharpsim.cli import main
 from sharpsim.experiments import CATALOGUE
 from sharpsim.experiments.runner import format_summary, load, run_one
-from sharpsim.cli import main
 
 
 def test_unknown_experiment_is_a_clear_error(capsys):

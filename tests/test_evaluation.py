@@ -1,0 +1,105 @@
+"""sharpsim.evaluation: the tabular SFT fast path (no [X, Y] table per trial) bit for bit against the generic MLE -> error_core path."""
+
+import jax
+import numpy as np
+
+from sharpsim.engine import run_trials
+from sharpsim.instances.problems import random_problem
+
+
+def _tie_problem():
+    """6 prompts, 5 responses: two-way argmax ties (also among tiny masses), a row with a zero,
+    a unique argmax, and small mu(x) so that prompts go unseen at small n."""
+    from sharpsim.instances.problems import Problem
+
+    p = np.array([[0.4, 0.4, 0.1, 0.1, 0.0],
+                  [0.5, 0.2, 0.1, 0.1, 0.1],
+                  [0.1, 0.3, 0.1, 0.3, 0.2],
+                  [0.35, 0.15, 0.15, 0.35, 0.0],
+                  [0.05, 0.05, 0.45, 0.45, 0.0],
+                  [0.0, 0.0, 0.0, 0.5, 0.5]])
+    mu = np.array([0.3, 0.25, 0.2, 0.15, 0.07, 0.03])
+    return Problem("ties", p, mu)
+
+
+def _tie3_problem():
+    """Y = 3 with two-way ties: an unseen prompt's uniform row puts 2/3 on y*(x), a success at delta = 1/2."""
+    from sharpsim.instances.problems import Problem
+
+    p = np.array([[0.4, 0.4, 0.2], [0.1, 0.45, 0.45], [0.6, 0.3, 0.1], [0.3, 0.35, 0.35]])
+    return Problem("ties3", p, np.array([0.5, 0.3, 0.15, 0.05]))
+
+
+def test_tabular_fast_path_bit_identical_to_generic(key):
+    """run_trials' tabular SFT fast path (no [X, Y] tables per trial) gives errors IDENTICAL to
+    the generic counts -> MLE -> error_core path, on problems with two-way argmax ties, zeros,
+    unseen prompts (small n) and thresholds hit exactly (delta = 1/2: q(y*|x) = 1/2 is a failure);
+    shortcut and literal draws; chunked and not."""
+    from sharpsim.classes import TabularClass
+    from sharpsim.evaluation import tabular_star_columns
+
+    ties = _tie_problem()
+    a, b, two = (np.asarray(v) for v in tabular_star_columns(ties.logp))
+    assert two.tolist() == [True, False, True, True, True, True]
+    assert a.tolist() == [0, 0, 1, 0, 2, 3] and b.tolist() == [1, 0, 3, 3, 3, 4]
+    rnd = random_problem(jax.random.key(9), 12, 9, K=2, alpha=0.3)
+    mixed = 0
+    for pb, n, delta, literal, chunk in ((ties, 3, 0.5, False, 6), (ties, 8, 0.5, True, 6), (ties, 8, 0.3, False, None),
+                                         (rnd, 5, 0.4, False, 6), (rnd, 8, 0.1, False, None),
+                                         (_tie3_problem(), 2, 0.5, False, None)):
+        kw = dict(n=n, N=2, cls=TabularClass(pb.X, pb.Y), literal=literal, progress=False)
+        fast = run_trials(pb, "sft", key, 40, 0.3, delta, chunk=chunk, **kw)  # chunk 6: padded, 7 lax.map steps
+        slow = run_trials(pb, "sft", key, 40, 0.3, delta, fast=False, **kw)
+        np.testing.assert_array_equal(fast.errors, slow.errors)
+        assert fast.queries == slow.queries == n * 2
+        mixed += len(set(fast.errors.tolist())) > 2
+    assert mixed >= 5  # non-trivial mixes of outcomes, so identity is not vacuous
+
+
+def test_tabular_fast_error_core_equals_mle_then_error_core():
+    """tabular_sft_error_core on raw draws = error_core(MLE_CORES['tabular'](counts)) bit for bit,
+    on random draws (with padding entries w = 0) over the tie problem and a random table."""
+    import jax.numpy as jnp
+
+    from sharpsim.classes import MLE_CORES, counts_core
+    from sharpsim.evaluation import (
+        error_core,
+        tabular_sft_error_core,
+        tabular_star_columns,
+    )
+
+    rng = np.random.default_rng(3)
+    m = 24
+    for pb in (_tie_problem(), _tie3_problem(), random_problem(jax.random.key(2), 7, 11, K=2, alpha=0.4)):
+        star = tabular_star_columns(pb.logp)
+        lp, mu = jnp.asarray(pb.logp), jnp.asarray(pb.mu)
+
+        @jax.jit
+        def both(x, y, w, delta, X=pb.X, Y=pb.Y, star=star, lp=lp, mu=mu):
+            q = MLE_CORES["tabular"]({}, counts_core(x, y, w, X, Y), jax.random.key(0))
+            return error_core(q, lp, delta, mu), tabular_sft_error_core(x, y, w, *star, delta, mu, Y)
+
+        for t in range(60):
+            x = rng.integers(0, pb.X, size=m)
+            # responses mostly in the argmax set, so masses at the thresholds occur
+            y = np.where(rng.random(m) < 0.7, np.asarray(star[int(rng.integers(0, 2))])[x], rng.integers(0, pb.Y, m))
+            w = (np.arange(m) < int(rng.integers(0, m + 1))).astype(float)  # live prefix, padding after
+            delta = float(rng.choice([0.5, 1 / 3, 0.25, 0.1]))
+            ref, got = (float(v) for v in both(x, y, w, delta))
+            assert got == ref, (pb.name, t, got, ref)
+
+
+def test_tabular_fast_path_declines_argmax_sets_above_two():
+    """With some |y*(x)| >= 3 the fast path cannot fix the summation order: it is not used, and
+    run_trials still agrees with the generic path."""
+    from sharpsim.classes import TabularClass
+    from sharpsim.evaluation import tabular_star_columns
+    from sharpsim.instances.problems import Problem
+
+    p = np.array([[0.3, 0.3, 0.3, 0.1], [0.7, 0.1, 0.1, 0.1]])
+    assert tabular_star_columns(np.log(p)) is None
+    pb = Problem("three-way tie", p, np.array([0.6, 0.4]))
+    kw = dict(n=6, N=1, cls=TabularClass(2, 4), progress=False)
+    k = jax.random.key(11)
+    np.testing.assert_array_equal(run_trials(pb, "sft", k, 30, 0.3, 0.4, **kw).errors,
+                                  run_trials(pb, "sft", k, 30, 0.3, 0.4, fast=False, **kw).errors)
