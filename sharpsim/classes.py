@@ -54,7 +54,8 @@ from jax.scipy.special import logsumexp
 
 from ._validate import check_int, check_positive, log_table_of
 from .optim import fista
-from .quantities import bon_law, tilted
+from .models import TabularLM
+from .quantities import bon_law, log_tilted
 
 __all__ = [
     "TabularClass",
@@ -204,13 +205,17 @@ class FiniteClass(_Class):
     """A finite class of K candidate tables (SPEC 3.6). Exact argmax of the log-likelihood;
     ties (within :data:`OBJECTIVE_TIE_RTOL`) go to the lowest index (decision D2).
 
-    Args: tables: [K, X, Y] probability tables (or a list of tables / models).
+    Args: tables: [K, X, Y] probability tables (or a list of tables / models); with ``log=True``,
+    log-probability tables (members whose masses underflow in float64 keep them exactly).
     """
 
     kind = "finite"
 
-    def __init__(self, tables):
-        logs = [log_table_of(t, f"tables[{k}]") for k, t in enumerate(tables)]
+    def __init__(self, tables, log: bool = False):
+        if log:
+            logs = [np.asarray(TabularLM.from_log_probs(t).log_table()) for t in tables]
+        else:
+            logs = [log_table_of(t, f"tables[{k}]") for k, t in enumerate(tables)]
         if not logs:
             raise ValueError("tables must hold at least one candidate")
         shapes = {lt.shape for lt in logs}
@@ -274,7 +279,9 @@ def realizable_finite_class(key, base, N: int, K: int, alpha: float = 1.0, targe
     experimenter, who knows the base; the learner only sees the class).
 
     target="bon": bon_law(base, N) (Assumption 4.1, for SFT); target="tilted":
-    tilted(base, beta) (Assumption 4.3, for DPO); target="adaptive":
+    the tilted optimum pi*_beta (Assumption 4.3, for DPO), built in log space from
+    :func:`sharpsim.log_tilted` so that the member is the true pi*_beta even where its masses
+    underflow in float64 (the whole class is then held as log tables); target="adaptive":
     :func:`adaptive_bon_law` (base, mu_stop) (Assumption D.1, for adaptive SFT; N is ignored). The other K - 1 members are
     "decoys": the target with each row's responses randomly permuted (same BoN-ness,
     wrong argmax) for half of them and Dirichlet(alpha) rows for the rest. The target
@@ -287,7 +294,7 @@ def realizable_finite_class(key, base, N: int, K: int, alpha: float = 1.0, targe
     if target == "bon":
         tgt = bon_law(base, check_int(N, "N"))
     elif target == "tilted":
-        tgt = tilted(base, check_positive(beta, "beta"))
+        tgt = log_tilted(base, check_positive(beta, "beta"))
     elif target == "adaptive":
         tgt = adaptive_bon_law(base, check_positive(mu_stop, "mu_stop"))
     else:
@@ -296,6 +303,7 @@ def realizable_finite_class(key, base, N: int, K: int, alpha: float = 1.0, targe
     rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel().tolist())
     pos = int(rng.integers(0, K))
     tables = []
+    log = target == "tilted"
     for k in range(K - 1):
         if k % 2 == 0:
             perms = np.argsort(rng.random((X, Y)), axis=1)
@@ -303,9 +311,10 @@ def realizable_finite_class(key, base, N: int, K: int, alpha: float = 1.0, targe
         else:
             g = rng.dirichlet(np.full(Y, alpha), size=X)
             g = np.maximum(g, 1e-300)
-            tables.append(g / g.sum(axis=1, keepdims=True))
+            g = g / g.sum(axis=1, keepdims=True)
+            tables.append(np.log(g) if log else g)
     tables.insert(pos, tgt)
-    fc = FiniteClass(tables)
+    fc = FiniteClass(tables, log=log)
     fc.target_index = pos
     return fc
 

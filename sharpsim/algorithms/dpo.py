@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import bounds
 from .._validate import check_int, check_positive
-from ..classes import DPO_CORES
+from ..classes import DPO_CORES, FiniteClass
 from ..evaluation import error_core
 from ..oracle import Oracle, capacity, pair_draws_core
 from ..quantities import concentrability, margin
@@ -95,10 +95,10 @@ def dpo_prescription(problem, eps, delta, rho, constant=1.0, **_):
                                       min(gm, 1.0), eps, delta, rho, constant=constant)
     beta = p0.params["beta"]
     cls = problem.class_for("dpo", beta)
-    tabs = cls.tables() if hasattr(cls, "tables") else None
-    if tabs is not None:
-        C_conc = max(concentrability(t, problem.base, problem.mu) for t in tabs)
-        C_loss = max(concentrability(problem.base, t, problem.mu, beta=beta) for t in tabs)
+    logs = np.asarray(cls.log_tables) if isinstance(cls, FiniteClass) else None
+    if logs is not None:  # in log space: members' masses may underflow (pi*_beta at small beta)
+        C_conc = max(concentrability(base=problem.base, mu=problem.mu, log_policy=lt) for lt in logs)
+        C_loss = max(concentrability(problem.base, mu=problem.mu, beta=beta, log_base=lt) for lt in logs)
     else:
         C_conc, C_loss = info["C_cov"], float(problem.Y)
     C_conc = max(C_conc, info["C_cov"], 1.0)
