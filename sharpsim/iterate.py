@@ -62,7 +62,7 @@ from scipy.special import gammaln
 
 from ._validate import check_int, check_positive, check_real, log_table_of, mu_of
 from .models import TabularLM
-from .oracle import Oracle
+from .oracle import Oracle, capacity
 from .quantities import argmax_mass, argmax_set, bon_law, tilted
 
 __all__ = [
@@ -446,6 +446,14 @@ def _select_by_reward(key, scores):
     return np.argmax(np.where(scores == best, u, -1.0), axis=1)
 
 
+def _prompt_batches(X, k, block=8):
+    """Batches of prompt indices giving each of 0..X-1 exactly k times: k // block batches of
+    int32 [X block] and k % block batches of int32 [X]."""
+    every = np.arange(X, dtype=np.int32)
+    big = np.repeat(every, block)
+    return [big] * (k // block) + [every] * (k % block)
+
+
 def self_train(key, model, rounds: int, n: int, N: int, reward: str = "current", fresh: float = 0.0,
                smoothing: float = 0.0, prompts: str = "each", shortcut: bool = True, mu=None) -> SelfTrainResult:
     """Finite-sample self-training: ``rounds`` rounds of best-of-N, refit by tabular MLE, repeat.
@@ -496,23 +504,28 @@ def self_train(key, model, rounds: int, n: int, N: int, reward: str = "current",
         k_sel, k_fresh, k_tie, k_px, k_pf = jax.random.split(jax.random.fold_in(key, t), 5)
         cur = Oracle(TabularLM.from_log_probs(lt, m))
         e0, f0, p0 = base_oracle.extended_queries, base_oracle.queries, base_oracle.prompts
+        counts = np.zeros((X, Y), dtype=np.int64)
         if prompts == "each":
-            xs = np.repeat(np.arange(X, dtype=np.int32), n_s)
-            xf = np.repeat(np.arange(X, dtype=np.int32), n_f)
+            # batches of every prompt repeated 8 times, then once: two batch shapes (8X and X) for
+            # every n, so the oracle's jitted cores compile twice only (same law as one big batch)
+            sel = [(jax.random.fold_in(k_sel, i), jax.random.fold_in(k_tie, i), b)
+                   for i, b in enumerate(_prompt_batches(X, n_s))]
+            fr = [(jax.random.fold_in(k_fresh, i), b) for i, b in enumerate(_prompt_batches(X, n_f))]
         else:
             xs = cur.sample_prompts(k_px, n_s).astype(np.int32) if n_s else np.zeros(0, np.int32)
             xf = base_oracle.sample_prompts(k_pf, n_f).astype(np.int32) if n_f else np.zeros(0, np.int32)
-        counts = np.zeros((X, Y), dtype=np.int64)
-        if len(xs):
+            sel = [(k_sel, k_tie, xs)] if len(xs) else []
+            fr = [(k_fresh, xf)] if len(xf) else []
+        for ks, kt, xs in sel:
             if reward == "current":
-                ys, _ = cur.best_of_n(k_sel, xs, N, shortcut=bool(shortcut))
+                ys, _ = cur.best_of_n(ks, xs, N, shortcut=bool(shortcut))
             else:
-                draws, _ = cur.sample(k_sel, xs, num=N)  # [B, N], N queries per prompt
+                draws, _ = cur.sample(ks, xs, num=N)  # [B, N], N queries per prompt
                 sc = base_oracle.evaluate(np.repeat(xs, N), draws.reshape(-1)).reshape(draws.shape)
-                ys = draws[np.arange(len(xs)), _select_by_reward(k_tie, sc)]
+                ys = draws[np.arange(len(xs)), _select_by_reward(kt, sc)]
             np.add.at(counts, (xs, np.asarray(ys)), 1)
-        if len(xf):
-            yf, _ = base_oracle.sample(k_fresh, xf, num=1)
+        for kf, xf in fr:
+            yf, _ = base_oracle.sample(kf, xf, num=1)
             np.add.at(counts, (xf, yf[:, 0]), 1)
         tot = counts.sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore"):
@@ -578,6 +591,7 @@ class CountChain:
         self.states, self.P, self.base = states, P, base
         self.n, self.N, self.fresh, self.n_fresh, self.smoothing, self.reward = n, N, fresh, n_fresh, smoothing, reward
         self._model_fn, self._law_fn = model_fn, law_fn
+        self._fund = None
         self._code = {tuple(int(v) for v in c): i for i, c in enumerate(states)}
         if fresh == 0.0 and smoothing == 0.0:
             self.absorbing = (states == n).any(axis=1)
@@ -647,13 +661,14 @@ class CountChain:
         if not self.absorbing.any():
             raise ValueError("the chain has no absorbing state (fresh > 0 or smoothing > 0): "
                              "use stationary() for the long-run law")
-        tr = ~self.absorbing
-        Q = self.P[np.ix_(tr, tr)]
-        R = self.P[np.ix_(tr, self.absorbing)]
-        I_Q = np.eye(Q.shape[0]) - Q
-        t = np.linalg.solve(I_Q, np.ones(Q.shape[0]))  # expected steps to absorption, (I - Q)^-1 1
-        B = np.linalg.solve(I_Q, R)  # absorption probabilities, (I - Q)^-1 R
-        return tr, t, B
+        if self._fund is None:
+            tr = ~self.absorbing
+            Q = self.P[np.ix_(tr, tr)]
+            R = self.P[np.ix_(tr, self.absorbing)]
+            # one solve for both: (I - Q)^-1 [1, R] -> expected steps to absorption, absorption probabilities
+            sol = np.linalg.solve(np.eye(Q.shape[0]) - Q, np.concatenate([np.ones((Q.shape[0], 1)), R], axis=1))
+            self._fund = (tr, sol[:, 0], sol[:, 1:])
+        return self._fund
 
     def absorption_time(self, start=None) -> float:
         """E[tau], tau = the first round whose counts are absorbing (fixation / collapse to one
@@ -687,13 +702,22 @@ class CountChain:
         return float(self.fixation_probabilities(start)[~correct].sum())
 
     def stationary(self) -> np.ndarray:
-        """A stationary law [S] (pi P = pi, sum 1), by least squares; unique when the chain is
-        irreducible (fresh > 0 with pi_0 of full support, or smoothing > 0)."""
-        A = np.vstack([self.P.T - np.eye(self.S), np.ones((1, self.S))])
-        b = np.zeros(self.S + 1)
+        """A stationary law [S]: pi P = pi, sum pi = 1 (one balance equation replaced by the
+        normalisation, then a direct solve). Unique when the chain is irreducible (fresh > 0 with
+        pi_0 of full support, or smoothing > 0); raises ValueError when the system is singular
+        (e.g. an absorbing chain)."""
+        A = self.P.T - np.eye(self.S)
+        A[-1, :] = 1.0
+        b = np.zeros(self.S)
         b[-1] = 1.0
-        pi = np.linalg.lstsq(A, b, rcond=None)[0]
-        return np.clip(pi, 0.0, None) / np.clip(pi, 0.0, None).sum()
+        try:
+            pi = np.linalg.solve(A, b)
+        except np.linalg.LinAlgError:
+            raise ValueError("the chain has no unique stationary law (absorbing or reducible)") from None
+        if not np.isfinite(pi).all() or (pi < -1e-6 * np.abs(pi).max()).any():
+            raise ValueError("the chain has no unique stationary law (absorbing or reducible)")
+        pi = np.clip(pi, 0.0, None)
+        return pi / pi.sum()
 
     def __repr__(self) -> str:
         return (f"CountChain(Y={self.Y}, n={self.n}, N={self.N}, fresh={self.fresh}, smoothing={self.smoothing}, "
@@ -749,8 +773,9 @@ def count_chain(base, n: int, N: int, fresh: float = 0.0, smoothing: float = 0.0
         return (c + smoothing) / (c.sum(axis=1, keepdims=True) + Y * smoothing)
 
     def select(q):
-        if reward == "current":
-            return bon_law(q, N)
+        if reward == "current":  # rows padded to a power of 8 (uniform rows): one compiled shape for many n
+            pad = np.full((capacity(q.shape[0]) - q.shape[0], Y), 1.0 / Y)
+            return bon_law(np.concatenate([q, pad]), N)[: q.shape[0]]
         return reward_bon_law(q, np.broadcast_to(log_p0, q.shape), N)
 
     radix = (n + 1) ** np.arange(Y)[::-1]
