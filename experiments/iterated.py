@@ -1,7 +1,7 @@
 """Iterated self-improvement: many rounds of sharpening, exactly and with finite samples (issue 15).
 
-Row 1, population rounds on a small answer task: 16 prompts, |Y| = 24 responses with Dirichlet
-rows, the answer of response y is y mod 4 and the verifier marks the responses with the correct
+Row 1, population rounds on a small answer task: 16 prompts, |Y| = 24 responses with
+log-normal rows (softmax of sigma x Gaussian logits), the answer of response y is y mod 4 and the verifier marks the responses with the correct
 answer; on every other prompt (a "trap") the correct answer is not the answer of the mode but the
 most likely other answer:
 (a) pass@1 and pass@k, (b) entropy, (c) C_cov per round, exact, for BoN_N (= the population limit
@@ -39,11 +39,11 @@ DESCRIPTION = "many rounds of sharpening: population closed forms, finite-n self
 @dataclass(frozen=True)
 class Config:
     seed: int = 0
-    # answer task: Dirichlet(alpha) rows, answer(y) = y mod answers, traps on odd prompts
+    # answer task: softmax(sigma G) rows, answer(y) = y mod answers, traps on odd prompts
     X: int = 16
     Y: int = 24
     answers: int = 4
-    alpha: float = 0.5
+    sigma: float = 1.5
     k: int = 8  # pass@k
     # population rounds
     pop_rounds: int = 10
@@ -53,20 +53,20 @@ class Config:
     N: int = 2
     n_grid: tuple = (4, 16, 64)
     fresh_grid: tuple = (0.0, 0.25)
-    replicates: int = 40
+    replicates: int = 32
     rounds: int = 10
     # exact chains: one prompt, response 1 correct, response 0 the (wrong) mode
     chain_p0: tuple = (0.45, 0.35, 0.20)
     chain_n: tuple = (4, 8, 16, 32, 64)
-    chain_rounds: int = 30
+    chain_rounds: int = 20
     chain_sim_n: tuple = (4, 16)
     chain_sim_fresh: tuple = (0.0, 0.25)
-    chain_sim_reps: int = 2000
+    chain_sim_reps: int = 1500
     # Wright-Fisher panel: two responses, n counts, start (j, n - j)
     wf_n: int = 10
     wf_N: tuple = (1, 2, 4)
     wf_sim_N: tuple = (1, 2)
-    wf_sim_reps: int = 600
+    wf_sim_reps: int = 500
     wf_rounds: int = 60
 
 
@@ -77,15 +77,15 @@ QUICK = Config(pop_rounds=4, n_grid=(8,), replicates=8, rounds=4, chain_n=(4, 8)
 
 
 def total_steps(c: Config) -> int:
-    return (len(c.pop_N) + 1 + len(c.n_grid) * len(c.fresh_grid) + len(c.chain_n) * len(c.fresh_grid)
+    return (len(c.pop_N) + 2 + len(c.n_grid) * len(c.fresh_grid) + len(c.chain_n) * len(c.fresh_grid)
             + len(c.chain_sim_n) * len(c.chain_sim_fresh) + len(c.wf_N) + len(c.wf_sim_N))
 
 
-def answer_task(key, X: int, Y: int, answers: int, alpha: float):
-    """(base, correct): base rows ~ Dirichlet(alpha); answer(y) = y mod answers; on even prompts the
-    correct answer is the answer of the mode, on odd prompts (traps) the most likely other answer.
-    correct: bool [X, Y]."""
-    base = s.dirichlet_table(key, X, Y, alpha)
+def answer_task(key, X: int, Y: int, answers: int, sigma: float):
+    """(base, correct): base rows softmax(sigma G), G ~ N(0, I_Y) i.i.d. over prompts; answer(y) =
+    y mod answers; on even prompts the correct answer is the answer of the mode, on odd prompts
+    (traps) the most likely other answer. correct: bool [X, Y]."""
+    base = s.TabularLM.from_logits(sigma * np.asarray(jax.random.normal(key, (X, Y), dtype=np.float64)))
     p = base.table()
     ans = np.arange(Y) % answers
     mass = np.stack([p[:, ans == a].sum(axis=1) for a in range(answers)], axis=1)  # [X, answers]
@@ -96,7 +96,7 @@ def answer_task(key, X: int, Y: int, answers: int, alpha: float):
 
 
 def _task(c: Config):
-    return answer_task(jax.random.fold_in(jax.random.key(c.seed), 0), c.X, c.Y, c.answers, c.alpha)
+    return answer_task(jax.random.fold_in(jax.random.key(c.seed), 0), c.X, c.Y, c.answers, c.sigma)
 
 
 def _lists(d):
@@ -329,8 +329,8 @@ def plot(r: dict, path_stem: str) -> None:
     ax = axes[2, 1]
     zero = [ch for ch in r["chains"] if ch["fresh"] == 0]
     fr = [ch for ch in r["chains"] if ch["fresh"] > 0]
-    ax.plot([ch["n"] for ch in zero], [ch["eventual_loss"] for ch in zero], color="k", marker="s", **style.EXACT,
-            label="eventually (lambda = 0)")
+    ax.plot([ch["n"] for ch in zero], [ch["eventual_loss"] for ch in zero], color="k", marker="s", markersize=8,
+            linewidth=2.5, label="eventually (lambda = 0)")
     ax.plot([ch["n"] for ch in zero], [ch["eventual_loss_if_mode_correct"] for ch in zero], color="gray", marker="v",
             **style.EXACT, label="eventually, if the mode were correct")
     ax.plot([ch["n"] for ch in zero], [ch["lost"][-1] for ch in zero], color=style.COLORS[0], marker="o",
@@ -353,7 +353,8 @@ def plot(r: dict, path_stem: str) -> None:
     x = np.array(wf["j"]) / wf["n"]
     ax.plot([0, 1], [0, 1], color="gray", linewidth=0.8)
     for i, e in enumerate(wf["exact"]):
-        ax.plot(x, e["fix"], color=style.COLORS[i], **style.EXACT, label=f"exact, N = {e['N']}")
+        ax.plot(x, e["fix"], color=style.COLORS[i], linestyle=("-", "--", ":")[i % 3], linewidth=1.8,
+                label=f"exact, N = {e['N']}")
     for sm in wf["sims"]:
         i = [e["N"] for e in wf["exact"]].index(sm["N"])
         xs = np.array([p["j"] for p in sm["points"]]) / wf["n"]

@@ -773,6 +773,8 @@ def count_chain(base, n: int, N: int, fresh: float = 0.0, smoothing: float = 0.0
         return (c + smoothing) / (c.sum(axis=1, keepdims=True) + Y * smoothing)
 
     def select(q):
+        if N == 1:  # best-of-1 is a plain draw, whatever the reward
+            return q
         if reward == "current":  # rows padded to a power of 8 (uniform rows): one compiled shape for many n
             pad = np.full((capacity(q.shape[0]) - q.shape[0], Y), 1.0 / Y)
             return bon_law(np.concatenate([q, pad]), N)[: q.shape[0]]
