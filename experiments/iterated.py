@@ -300,7 +300,7 @@ def plot(r: dict, path_stem: str) -> None:
         ax.errorbar(np.maximum(cum, 1), f[pk]["mean"], yerr=f[pk]["half"], color=cols[f["n"]], linestyle=ls,
                     marker="o", markersize=3, capsize=2, linewidth=1.1, label=f"n={f['n']}, lambda={f['fresh']:g}")
     ax.set_xscale("log")
-    ax.set_xlabel("cumulative oracle queries per task copy (measured; round 0 at 1)")
+    ax.set_xlabel("cumulative queries per task copy (measured)")
     ax.set_ylabel(f"pass@{k}")
     ax.set_title(f"(f) cost of rounds: pass@{k} vs queries")
     ax.legend(fontsize=6.5)

@@ -49,6 +49,11 @@ the mass to the argmax. :class:`CountChain` gives the law after t rounds, the pr
 every correct response is lost, fixation probabilities and the expected absorption time through
 the fundamental matrix (I - Q)^-1 (Kemeny and Snell, *Finite Markov Chains*, 1960, ch. 3).
 Related: self-training collapse, arXiv 2502.18049; self-rewarding rounds, arXiv 2601.22513.
+
+Import note: the package exports the *function* ``sharpsim.iterate``, which shadows this module's
+attribute on the package (``import sharpsim.iterate as m`` gives the function). Use
+``from sharpsim.iterate import ...``, the top-level names (``sharpsim.count_chain``, ...) or the
+module alias ``sharpsim.iteration``.
 """
 
 from __future__ import annotations
