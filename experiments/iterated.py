@@ -95,7 +95,8 @@ def answer_task(key, X: int, Y: int, answers: int, sigma: float):
     return base, ans[None, :] == target[:, None]
 
 
-def _task(c: Config):
+def task(c: Config):
+    """The config's answer task: (base TabularLM [X, Y], correct bool [X, Y])."""
     return answer_task(jax.random.fold_in(jax.random.key(c.seed), 0), c.X, c.Y, c.answers, c.sigma)
 
 
@@ -225,7 +226,7 @@ def _wright_fisher(c, key, progress):
 
 def run(c: Config, progress) -> dict:
     key = jax.random.key(c.seed)
-    base, correct = _task(c)
+    base, correct = task(c)
     pop, sft_same = _population(c, base, correct, progress)
     finite = _finite(c, base, correct, jax.random.fold_in(key, 2), progress)
     pop_ref = s.round_metrics(s.iterate(base, s.bon_step(c.N), c.rounds), correct=correct, ks=(c.k,))

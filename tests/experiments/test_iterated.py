@@ -27,7 +27,7 @@ def test_answer_task_traps():
 
 def test_population_rounds(results):
     r, c = results, E.QUICK
-    base, correct = E._task(c)
+    base, correct = E.task(c)
     for p in r["population"]:
         assert p["closed_form_err"] < 1e-12
         m = p["metrics"]
