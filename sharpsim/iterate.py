@@ -85,6 +85,7 @@ __all__ = [
     "compositions",
     "CountChain",
     "count_chain",
+    "n_fresh",
 ]
 
 REWARDS = ("current", "base")
@@ -101,6 +102,13 @@ def _check_fraction(value, name):
     if not 0.0 <= v <= 1.0:
         raise ValueError(f"{name} must lie in [0, 1], got {v!r}")
     return v
+
+
+def n_fresh(fresh: float, n: int) -> int:
+    """Number of fresh base draws per round and prompt: n_f = floor(fresh n + 1/2) (halves round up)."""
+    fresh = _check_fraction(fresh, "fresh")
+    n = check_int(n, "n", minimum=0)
+    return int(math.floor(fresh * n + 0.5))
 
 
 def _check_smoothing(value):
@@ -463,7 +471,7 @@ def self_train(key, model, rounds: int, n: int, N: int, reward: str = "current",
                smoothing: float = 0.0, prompts: str = "each", shortcut: bool = True, mu=None) -> SelfTrainResult:
     """Finite-sample self-training: ``rounds`` rounds of best-of-N, refit by tabular MLE, repeat.
 
-    Round t (current model pi_t, pi_0 the base): with n_f = round(fresh * n) and n_s = n - n_f,
+    Round t (current model pi_t, pi_0 the base): with n_f = floor(fresh n + 1/2) and n_s = n - n_f,
 
     1. draw n_s prompts' best-of-N data from pi_t through a counting :class:`sharpsim.oracle.Oracle`
        built on pi_t: N responses y_1..y_N ~ pi_t(.|x), keep argmax_j r(x, y_j), uniform tie-break,
@@ -500,7 +508,7 @@ def self_train(key, model, rounds: int, n: int, N: int, reward: str = "current",
     m = mu_of(mu, model, X)
     base_model = TabularLM.from_log_probs(lt0, m)
     base_oracle = Oracle(base_model)
-    n_f = int(round(fresh * n))
+    n_f = n_fresh(fresh, n)
     n_s = n - n_f
     models = [base_model]
     lt = lt0
@@ -598,7 +606,7 @@ class CountChain:
         self._model_fn, self._law_fn = model_fn, law_fn
         self._fund = None
         self._code = {tuple(int(v) for v in c): i for i, c in enumerate(states)}
-        if fresh == 0.0 and smoothing == 0.0:
+        if n_fresh == 0 and smoothing == 0.0:
             self.absorbing = (states == n).any(axis=1)
         else:
             self.absorbing = np.zeros(len(states), dtype=bool)
@@ -740,7 +748,7 @@ def count_chain(base, n: int, N: int, fresh: float = 0.0, smoothing: float = 0.0
     States are the count vectors c (sum n); the model after a round is (c + s) / (n + |Y| s);
     the next counts are
 
-        c' ~ Multinomial(n - n_f, BoN_N(model)) + Multinomial(n_f, pi_0),    n_f = round(fresh n),
+        c' ~ Multinomial(n - n_f, BoN_N(model)) + Multinomial(n_f, pi_0),    n_f = floor(fresh n + 1/2),
 
     where BoN_N(model) is :func:`sharpsim.bon_law` (reward="current", the self-reward of the
     current model) or :func:`reward_bon_law` with reward log pi_0 (reward="base"). This is the
@@ -768,7 +776,7 @@ def count_chain(base, n: int, N: int, fresh: float = 0.0, smoothing: float = 0.0
     if S > MAX_CHAIN_STATES:
         raise ValueError(f"the chain would have C(n+|Y|-1, |Y|-1) = {S} states > MAX_CHAIN_STATES = "
                          f"{MAX_CHAIN_STATES}: use a smaller n or |Y|")
-    n_f = int(round(fresh * n))
+    n_f = n_fresh(fresh, n)
     n_s = n - n_f
     states = compositions(n, Y)
     with np.errstate(divide="ignore"):

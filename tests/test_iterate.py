@@ -11,14 +11,13 @@ from fractions import Fraction
 
 import jax
 import numpy as np
+import oracles_iterate as O  # tests/ is on sys.path (rootdir conftest, no package)
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sharpsim as s
 from sharpsim.stats import clopper_pearson
-
-import oracles_iterate as O  # tests/ is on sys.path (rootdir conftest, no package)
 
 SETTINGS = dict(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LEVEL = 1 - 1e-6
@@ -220,12 +219,12 @@ CHAIN_CASES = [
 @pytest.mark.parametrize("w,n,N,fresh,smooth,reward", CHAIN_CASES)
 def test_chain_transition_matrix_over_the_rationals(w, n, N, fresh, smooth, reward):
     ch = s.count_chain(as_float(w), n, N, fresh=fresh, smoothing=float(smooth), reward=reward)
-    states, P = O.chain_brute(as_frac(w), n, N, n_fresh=int(round(fresh * n)), smoothing=Fraction(smooth),
+    states, P = O.chain_brute(as_frac(w), n, N, n_fresh=round(fresh * n), smoothing=Fraction(smooth),
                               reward=reward)
     assert ch.states.tolist() == [list(c) for c in states]
     np.testing.assert_allclose(ch.P, np.array(P, dtype=float), rtol=1e-11, atol=1e-14)
     # the first round draws from the base itself
-    law0 = O.step_law(as_frac(w), as_frac(w), n, N, int(round(fresh * n)), reward)
+    law0 = O.step_law(as_frac(w), as_frac(w), n, N, round(fresh * n), reward)
     np.testing.assert_allclose(ch.laws(1)[0], [float(law0.get(tuple(c), 0)) for c in states], rtol=1e-11, atol=1e-14)
 
 
@@ -404,3 +403,12 @@ def test_validation_errors():
         s.reward_bon_law(p, [[0.0]], 2)
     with pytest.raises(ValueError, match="NaN"):
         s.reward_bon_law(p, [[0.0, np.nan]], 2)
+
+
+def test_n_fresh_rounding_and_absorption():
+    from sharpsim.iterate import n_fresh
+
+    assert [n_fresh(0.25, n) for n in (1, 2, 3, 4, 6)] == [0, 1, 1, 1, 2]  # floor(lambda n + 1/2)
+    ch = s.count_chain([0.5, 0.3, 0.2], 3, 2, fresh=0.1)  # 0.3 rounds to no fresh draw: still absorbing
+    assert ch.n_fresh == 0 and ch.absorbing.sum() == 3
+    assert ch.fixation_probabilities().sum() == pytest.approx(1.0, abs=1e-12)

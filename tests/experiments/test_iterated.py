@@ -44,7 +44,7 @@ def test_population_rounds(results):
 def test_finite_rounds_query_counts(results):
     c = E.QUICK
     for f in results["finite"]:
-        n_f = int(round(f["fresh"] * f["n"]))
+        n_f = round(f["fresh"] * f["n"])
         assert f["queries_per_round"] == [c.X * (f["n"] - n_f) * c.N] * c.rounds
         assert f["fresh_per_round"] == [c.X * n_f] * c.rounds
         assert f["cost"] == c.rounds * c.X * ((f["n"] - n_f) * c.N + n_f)
@@ -66,7 +66,7 @@ def test_chains_and_simulation(results):
         assert b["stationary_loss"] < a["eventual_loss"]
     assert all(sm["outside_1e6"] == 0 for sm in results["chain_sims"])
     for sm in results["chain_sims"]:
-        n_f = int(round(sm["fresh"] * sm["n"]))
+        n_f = round(sm["fresh"] * sm["n"])
         assert sm["queries_per_round"] == [(sm["n"] - n_f) * c.N + n_f] * c.chain_rounds
 
 
