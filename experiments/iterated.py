@@ -142,7 +142,7 @@ def _finite(c, base, correct, key, progress):
             res = s.self_train(jax.random.fold_in(key, 100 * i + j), stacked, c.rounds, n, c.N, fresh=lam)
             per = res.metrics(correct=corr, ks=(c.k,), per_prompt=True)
             rec = dict(n=n, fresh=lam, n_fresh=res.config["n_fresh"])
-            for name in ("pass@1", f"pass@{c.k}", "entropy", "coverage"):
+            for name in ("pass@1", f"pass@{c.k}", "accuracy", "entropy", "coverage"):
                 v = per[name].reshape(c.rounds + 1, R, X).mean(axis=2)  # per replicate: mean over prompts (mu uniform)
                 mean, half = mean_ci(v, axis=1)
                 rec[name] = dict(mean=[float(a) for a in mean], half=[float(a) for a in np.nan_to_num(half)])
@@ -392,7 +392,8 @@ def summary(r: dict) -> list[dict]:
         rows.append(dict(measurement=f"finite n={f['n']}, lambda={f['fresh']:g}: pass@{k} after {r['rounds']} rounds",
                          simulated=f[f"pass@{k}"]["mean"][-1], theory=r["population_ref"][f"pass@{k}"][-1],
                          note=f"theory: population BoN_{r['N']}; measured cost {f['cost']} queries per task copy "
-                              f"({f['queries_per_round'][0]} + {f['fresh_per_round'][0]} fresh per round)"))
+                              f"({f['queries_per_round'][0]} + {f['fresh_per_round'][0]} fresh per round); final greedy "
+                              f"accuracy {f['accuracy']['mean'][-1]:.3f}, C_cov {f['coverage']['mean'][-1]:.3f}"))
     for ch in r["chains"]:
         if ch["fresh"] == 0:
             rows.append(dict(measurement=f"chain n={ch['n']}: P[correct lost] by round {r['chain_rounds']}",

@@ -490,7 +490,7 @@ def self_train(key, model, rounds: int, n: int, N: int, reward: str = "current",
 
     Args:
       key: jax key (round t uses fold_in(key, t)). model: pi_0, table or model [X, Y].
-      rounds, n, N: integers >= 1. fresh: lambda in [0, 1]. smoothing: >= 0. mu: [X] or None.
+      rounds: integer >= 0; n, N: integers >= 1. fresh: lambda in [0, 1]. smoothing: >= 0. mu: [X] or None.
     Returns:
       :class:`SelfTrainResult` (models per round, counts, per-round query counts).
     """
