@@ -360,3 +360,59 @@ print(f"E2: C_cov = {s.coverage(base):.4f} < C_bar = {C_bar:.4f}")
 beta_e3 = 1.0 / (np.log(63) / np.log(1.5) - 1.0)
 assert abs(s.argmax_mass(s.tilted(small, beta_e3), small)[0] - 0.9) < 1e-12
 print(f"E3: beta = {beta_e3:.4f}")
+
+# %% [markdown]
+# ## 8. Many rounds: sharpen, retrain on your own outputs, repeat
+#
+# Self-improvement is usually run in rounds. `s.iterate(model, step, rounds)` applies a
+# population step again and again. Best-of-$N$ keeps the order of the responses (a more likely
+# response stays more likely, ties stay tied), and its cumulative mass below a level $v$ is
+# $S_{\le}(v)^N$; so $t$ rounds of best-of-$N$ are exactly one round of best-of-$N^t$. Tilting
+# $\pi \propto \pi^{\alpha}$ $t$ times is $\pi_{base}^{\alpha^t}$. Take one prompt whose mode is
+# *wrong* and whose runner-up is correct:
+
+# %%
+row = [[0.45, 0.35, 0.20]]
+correct = np.array([[False, True, False]])
+traj = s.iterate(row, s.bon_step(2), 4)
+assert np.allclose(traj[3].table(), s.bon_law(row, 2**3), atol=1e-15)  # BoN_2 three times = BoN_8
+m = s.round_metrics(traj, correct=correct, ks=(4,))
+for t in range(5):
+    print(f"round {t}: pi_t = {traj[t].table()[0]}, pass@1 = {m['pass@1'][t]:.3f}, "
+          f"pass@4 = {m['pass@4'][t]:.3f}, entropy = {m['entropy'][t]:.3f}")
+assert m["pass@1"][-1] < 0.01 and (np.diff(m["pass@4"]) < 0).all()
+
+# %% [markdown]
+# In the population the correct answer simply drains away: the model converges to its own
+# argmax. With finite data the rounds are random. If each round keeps $n$ best-of-$N$ responses
+# and refits the table, the count vector $c$ is a Markov chain: the next counts are
+# Multinomial$(n, \mathrm{BoN}_N(c/n))$. `s.count_chain` builds its transition matrix over all
+# count vectors and answers questions exactly: with $N = 1$ (no selection) a response takes all
+# the mass with probability equal to its initial share (the Wright-Fisher martingale); with
+# $N = 2$ the correct response survives only by luck, less often when $n$ is larger.
+
+# %%
+for N in (1, 2):
+    ch = s.count_chain(row[0], n=8, N=N)
+    fix = ch.fixation_probabilities()
+    print(f"N={N}: P[each response takes all the mass] = {fix}, E[rounds until one does] = {ch.absorption_time():.2f}")
+assert np.allclose(s.count_chain(row[0], n=8, N=1).fixation_probabilities(), row[0], atol=1e-12)
+lost = {n: s.count_chain(row[0], n=n, N=2).eventual_loss_probability([False, True, False]) for n in (4, 8, 16)}
+print("P[correct response eventually lost] by n:", {n: round(v, 4) for n, v in lost.items()})
+assert lost[4] < lost[8] < lost[16]
+
+# %% [markdown]
+# Mixing a quarter of fresh draws from the original model into every round keeps the correct
+# response alive (the chain no longer has absorbing states; `stationary()` gives its long-run
+# law), and `s.self_train` runs the same rounds by simulation through the counting oracle, so the
+# cost of $T$ rounds is a measured number of queries. The catalogue figure `iterated`
+# (`sharpsim reproduce iterated`) shows all of this on a 16-prompt task.
+
+# %%
+ch = s.count_chain(row[0], n=8, N=2, fresh=0.25)
+p_lost = ch.stationary() @ (ch.states[:, 1] == 0)
+print(f"with 25% fresh data: long-run P[correct response absent] = {p_lost:.3f} (vs {lost[8]:.3f} without)")
+assert p_lost < lost[8]
+res = s.self_train(jax.random.key(0), s.TabularLM(np.tile(row[0], (500, 1))), rounds=5, n=8, N=2)
+print("queries per round:", res.queries, "-> cost of 5 rounds:", res.cost)
+assert res.cost == 5 * 500 * 8 * 2

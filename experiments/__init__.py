@@ -28,4 +28,5 @@ CATALOGUE = [
     "toy_lift",
     "amortization",
     "self_rewards",
+    "iterated",
 ]

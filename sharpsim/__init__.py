@@ -120,3 +120,40 @@ __all__ += [
     "ar_power",
     "self_rewards",
 ]
+
+# iterated self-improvement: population rounds, finite-sample rounds, exact count chains (issue 15)
+from . import iterate as iteration  # noqa: E402
+from .iterate import (  # noqa: E402
+    CountChain,
+    SelfTrainResult,
+    Step,
+    bon_step,
+    compositions,
+    count_chain,
+    iterate,
+    iterated_bon_law,
+    reward_bon_law,
+    round_metrics,
+    self_train,
+    sft_step,
+    temperature_step,
+    tilt_step,
+)
+
+__all__ += [
+    "iteration",
+    "iterate",
+    "Step",
+    "bon_step",
+    "sft_step",
+    "tilt_step",
+    "temperature_step",
+    "iterated_bon_law",
+    "round_metrics",
+    "reward_bon_law",
+    "SelfTrainResult",
+    "self_train",
+    "compositions",
+    "CountChain",
+    "count_chain",
+]
