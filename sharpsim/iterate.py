@@ -54,6 +54,11 @@ Import note: the package exports the *function* ``sharpsim.iterate``, which shad
 attribute on the package (``import sharpsim.iterate as m`` gives the function). Use
 ``from sharpsim.iterate import ...``, the top-level names (``sharpsim.count_chain``, ...) or the
 module alias ``sharpsim.iteration``.
+
+Why one file of ~800 lines: the three views of the same process (population rounds, finite-sample
+rounds through the oracle, the exact count chain that the finite-sample rounds are checked
+against) share the step definitions and the per-round metrics; keeping them together lets a
+reader check one against the other in one place.
 """
 
 from __future__ import annotations
