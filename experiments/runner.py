@@ -102,10 +102,13 @@ def run_one(name: str, *, quick: bool = False, out: str = ".", force: bool = Fal
     return record
 
 
-def reproduce(names=None, *, quick=False, out=".", force=False, progress=True) -> tuple[list[dict], list[tuple[str, str]]]:
+def reproduce(names=None, *, quick=False, out=".", force=False, progress=True,
+              finished=None) -> tuple[list[dict], list[tuple[str, str]]]:
     """Run several experiments; a failure in one is reported and the others still run.
 
-    Returns (records, failures) with failures as (name, traceback text).
+    Returns (records, failures) with failures as (name, traceback text). ``finished`` (a list)
+    receives each record as soon as its experiment is done, so a caller interrupted by Ctrl-C
+    knows what was kept (every finished experiment's results file is already written).
     """
     names = list(names) if names else list(CATALOGUE)
     for n in names:
@@ -114,6 +117,8 @@ def reproduce(names=None, *, quick=False, out=".", force=False, progress=True) -
     for n in names:
         try:
             records.append(run_one(n, quick=quick, out=out, force=force, progress=progress))
+            if finished is not None:
+                finished.append(records[-1])
         except Exception:  # noqa: BLE001 - report and go on with the rest
             failures.append((n, traceback.format_exc()))
     return records, failures

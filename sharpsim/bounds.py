@@ -474,10 +474,11 @@ def lower_bound_sample_complexity(C, log_class_size, eps, p=1, adaptive=False, c
             "C": C,
             "p": p,
             "adaptive": bool(adaptive),
-            "Delta": 16 * eps if 16 * eps < 1 else None,
-            "M": 1 + C * eps ** (-1.0 / p),
+            "Delta_family": 16 * eps if 16 * eps < 1 else None,
+            "M_family": 1 + C * eps ** (-1.0 / p),
         },
-        notes=_ORDER_NOTE.format(c=c) + "; minimax over the hard family of SPEC 4.4 (Delta = 16 eps, M ~ 1 + C eps^(-1/p))",
+        notes=_ORDER_NOTE.format(c=c) + "; minimax over the hard family of SPEC 4.4 that the theorem builds for this "
+        "C and eps (Delta_family = 16 eps, M_family ~ 1 + C eps^(-1/p)), not the instance's own Delta and M",
     )
 
 

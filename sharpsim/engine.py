@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._validate import check_int, check_open_unit
+from ._validate import check_int, check_key, check_open_unit
 from .algorithms import get as get_algorithm
 from .stats import clopper_pearson
 
@@ -91,6 +91,10 @@ def run_trials(problem, algorithm: str, key, trials: int, eps: float, delta: flo
     bit-identical to the generic path.
     """
     spec = get_algorithm(algorithm)
+    if not all(hasattr(problem, a) for a in ("logp", "log_mu", "mu", "class_for")):
+        raise TypeError("problem must be a sharpsim.instances.problems.Problem (logp, log_mu, mu, class_for), "
+                        f"got {type(problem).__name__}")
+    check_key(key)
     allowed = set(spec.sizes) | set(spec.options)
     unknown = sorted(set(k for k, v in sizes.items() if v is not None) - allowed)
     if unknown:

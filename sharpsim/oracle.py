@@ -56,11 +56,20 @@ __all__ = [
 ]
 
 
-def capacity(n: int) -> int:
+MAX_CAPACITY = 1 << 24
+"""Largest padded size :func:`capacity` hands out (16 Mi slots of a few float64 arrays, ~0.5 GB
+per trial): above it a run would exhaust memory, so it is refused before any allocation."""
+
+
+def capacity(n: int, name: str = "n") -> int:
     """Static padded size for n live entries: the next power of 8 >= max(n, 8).
 
-    Coarse on purpose: a search over n then recompiles at most once per factor 8."""
+    Coarse on purpose: a search over n then recompiles at most once per factor 8. Raises
+    ValueError naming ``name`` when the padded size exceeds :data:`MAX_CAPACITY`."""
     n = max(int(n), 1)
+    if n > MAX_CAPACITY:
+        raise ValueError(f"{name} = {n} needs {n} padded slots per run, above the limit "
+                         f"sharpsim.oracle.MAX_CAPACITY = {MAX_CAPACITY}; use a smaller {name}")
     c = 8
     while c < n:
         c *= 8

@@ -190,7 +190,7 @@ def bounds_report(
         elif SEC is not None:
             add(B.xpo_sample_complexity, SEC, log_class_size, g_use, eps, delta, rho, Y, constant=constant)
         else:
-            skipped.append({"theorem": "Thm 4.3 / J.2 XPO", "reason": "SEC of the class not given (pass SEC=...)"})
+            skipped.append({"theorem": "Thm 4.3 / J.2 XPO", "reason": "SEC of the class not given (--sec on the command line, SEC= in bounds_report)"})
     else:
         skipped.append({"theorem": "Thm 4.2 DPO, Thm 4.3 XPO", "reason": "no positive margin (Assumption 4.2 fails)"})
     return {

@@ -16,9 +16,33 @@ import pytest
 import sharpsim as ss
 from sharpsim import stats
 from sharpsim.commands import report as report_command
+from sharpsim.cli import main
+from sharpsim.comparison import theory_vs_simulation
+from sharpsim.engine import run_trials, sequential_trials
+from sharpsim.instances.problems import hard_problem
 from sharpsim.report import bounds_report
 
 GOOD = np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
+PROB = hard_problem(2, 4, 0.5, jax.random.key(0))
+VERIFY = ["verify", "--instance", "hard", "--algorithm", "sft", "--eps", "0.05", "--delta", "0.25", "--rho", "0.1"]
+
+
+def _cli(argv):
+    """Run the command line; exit status 2 (a refused input) becomes ValueError(stderr) for the table."""
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            rc = main(argv)
+        except SystemExit as exc:  # argparse's own refusals
+            rc = exc.code
+    if rc == 2:
+        text = err.getvalue().strip()
+        assert "\n" not in text.split("error:", 1)[-1].strip(), f"more than one line: {text!r}"
+        raise ValueError(text)
+    return rc
 KEY = jax.random.key(0)
 TAB = ss.TabularLM(GOOD)
 AR = ss.AutoregressiveLM([np.full((1, 1, 2), 0.5), np.full((1, 2, 2), 0.5)])  # X=1, V=2, H=2
@@ -160,6 +184,39 @@ CASES = [
     # -- the report command's options (checked before anything is built) --------------------
     row(report_command.check_size, (Namespace(instance="dirichlet", X=0, Y=3, V=3, H=2),), ValueError, "--X must be >= 1", "report-X"),
     row(report_command.check_size, (Namespace(instance="autoregressive", X=2, Y=3, V=3, H=-1),), ValueError, "--H must be >= 1", "report-H"),
+    # -- the engine (checked before any trial runs) -------------------------------------------
+    row(run_trials, (None, "sft", KEY, 10, 0.1, 0.1), TypeError, "problem must be", "run_trials-problem-None", n=1, N=1),
+    row(run_trials, (PROB, "dpo", KEY, 10, 0.1, 0.1), TypeError, "beta", "run_trials-dpo-no-beta", n=10),
+    row(run_trials, (PROB, "sft", KEY, 10, 0.1, 0.1), ValueError, "n = 1000000000 needs", "run_trials-n-huge", n=10**9, N=2),
+    row(run_trials, (PROB, "sft", KEY, 10, 0.1, 0.1), ValueError, "literal draws need", "run_trials-literal-huge",
+        n=2, N=10**8, literal=True),
+    row(run_trials, (PROB, "sft", 2, 10, 0.1, 0.1), TypeError, "key must be", "run_trials-key-int", n=1, N=1),
+    row(run_trials, (PROB, "sft", None, 10, 0.1, 0.1), TypeError, "key must be", "run_trials-key-None", n=1, N=1),
+    row(run_trials, (PROB, "foo", KEY, 10, 0.1, 0.1), ValueError, "algorithm must be one of", "run_trials-algorithm"),
+    row(run_trials, (PROB, "sft", KEY, 0, 0.1, 0.1), ValueError, "trials must be >= 1", "run_trials-trials", n=1, N=1),
+    row(run_trials, (PROB, "sft", KEY, 10, 1.5, 0.1), ValueError, "eps must lie in (0, 1)", "run_trials-eps", n=1, N=1),
+    row(run_trials, (PROB, "sft", KEY, 10, 0.1, 0.1), ValueError, "takes the sizes/options", "run_trials-unknown-size",
+        n=1, N=1, T=3),
+    row(run_trials, (PROB, "sft", KEY, 10, 0.1, 0.1), TypeError, "N must be an integer", "run_trials-N-missing", n=1),
+    row(sequential_trials, (PROB, "sft", KEY, 0.1, 0.1, 1.5), ValueError, "rho must lie in (0, 1)", "sequential-rho",
+        n=1, N=1),
+    row(theory_vs_simulation, (PROB, "xpo", 0.1, 0.1, 0.1, KEY), ValueError, "needs a linear-softmax instance",
+        "comparison-xpo-hard"),
+    # -- the command line: one line on stderr naming the flag the user typed, exit status 2 ----
+    row(_cli, (["bounds", "--eps", "-1"],), ValueError, "--eps must lie in (0, 1), got -1", "cli-bounds-eps"),
+    row(_cli, (["bounds", "--instance", "hard", "--eps", "0.1"],), ValueError, "16 * --eps = 1.6", "cli-bounds-Delta-default"),
+    row(_cli, (VERIFY + ["--Delta", "5"],), ValueError, "--Delta must lie in (0, 1), got 5", "cli-verify-Delta"),
+    row(_cli, (VERIFY + ["--trials", "0"],), ValueError, "--trials must be >= 1", "cli-verify-trials"),
+    row(_cli, (VERIFY + ["--max-trials", "0"],), ValueError, "--max-trials must be >= 1", "cli-verify-max-trials"),
+    row(_cli, (VERIFY + ["--budget-s", "-1"],), ValueError, "--budget-s must be > 0", "cli-verify-budget"),
+    row(_cli, (["verify", "--instance", "random", "--algorithm", "xpo", "--eps", "0.1", "--delta", "0.1", "--rho",
+                "0.1"],), ValueError, "--algorithm xpo is not supported on --instance random", "cli-verify-unsupported"),
+    row(_cli, (["verify", "--instance", "foo", "--algorithm", "sft", "--eps", "0.1", "--delta", "0.1", "--rho",
+                "0.1"],), ValueError, "argument --instance: invalid choice: 'foo'", "cli-verify-instance"),
+    row(_cli, (["reproduce", "--out", "/proc/forbidden"],), ValueError, "--out /proc/forbidden", "cli-reproduce-out"),
+    row(_cli, (["reproduce", "no_such_figure"],), ValueError, "unknown experiment 'no_such_figure'", "cli-reproduce-name"),
+    row(_cli, (["report", "--H", "40"],), ValueError, "--H", "cli-report-H"),
+    row(_cli, (["bounds", "--d", "four"],), ValueError, "argument --d: invalid int value: 'four'", "cli-bounds-d"),
 ]
 
 
@@ -172,7 +229,8 @@ def test_bad_input_names_the_argument(fn, args, kwargs, exc, match):
 
 def test_table_has_enough_distinct_cases():
     ids = [c.id for c in CASES]
-    assert len(ids) == len(set(ids)) and len(ids) >= 30
+    assert len(ids) == len(set(ids)) and len(ids) >= 40
+    assert sum(i.startswith("cli-") for i in ids) >= 10 and sum(i.startswith("run_trials") for i in ids) >= 10
 
 
 def test_good_inputs_of_the_same_callables_still_work():

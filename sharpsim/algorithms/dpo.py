@@ -73,7 +73,7 @@ def dpo_batch(problem, cls, trials, delta, *, n=None, beta=None, chunk=None, **_
     """The engine's plan for DPO trials at sizes (n, beta): a :class:`Batch` (``cls`` None: the
     problem's class for beta, realizable: it contains tilted(base, beta))."""
     n = check_int(n, "n")
-    beta = float(beta)
+    beta = check_positive(beta, "beta")
     cls = problem.class_for("dpo", beta) if cls is None else cls
     logp, log_mu, mu = jnp.asarray(problem.logp), jnp.asarray(problem.log_mu), jnp.asarray(problem.mu)
     n_cap = capacity(n)

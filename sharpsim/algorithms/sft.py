@@ -25,7 +25,7 @@ from .. import bounds
 from .._validate import check_int
 from ..classes import MLE_CORES, counts_core
 from ..evaluation import error_core, tabular_sft_error_core, tabular_star_columns
-from ..oracle import Oracle, bon_draws_core, bon_draws_literal_core, capacity
+from ..oracle import MAX_CAPACITY, Oracle, bon_draws_core, bon_draws_literal_core, capacity
 from .result import Batch, LearnerResult, Trial
 
 __all__ = ["sft_core", "sft_sharpening", "sft_batch", "sft_prescription"]
@@ -145,6 +145,10 @@ def sft_batch(problem, cls, trials, delta, *, n=None, N=None, literal=False, fas
     logp, log_mu, mu = jnp.asarray(problem.logp), jnp.asarray(problem.log_mu), jnp.asarray(problem.mu)
     n_cap = capacity(n)
     slots = n_cap * (N if literal else 1)
+    if slots > MAX_CAPACITY:
+        raise ValueError(f"literal draws need n_cap * N = {n_cap} * {N} slots per trial, above the limit "
+                         f"sharpsim.oracle.MAX_CAPACITY = {MAX_CAPACITY}; use the exact shortcut (literal=False) "
+                         "or a smaller N")
     per = max(1, min(MAX_CHUNK, CHUNK_ELEMENTS // slots))
     star = tabular_star_columns(problem.logp) if (fast and cls.kind == "tabular") else None
     if star is not None:

@@ -257,7 +257,7 @@ def xpo_batch(problem, cls, trials, delta, *, T=None, beta=None, alpha=None, eps
     """The engine's plan for XPO trials at sizes (T, beta): a :class:`Batch` (alpha None: Theorem
     J.3's alpha(T) with eps, delta, rho; the printed weighting w = 1, decision D6)."""
     T = check_int(T, "T")
-    beta = float(beta)
+    beta = check_positive(beta, "beta")
     cls = problem.class_for("xpo") if cls is None else cls
     logp, log_mu, mu = jnp.asarray(problem.logp), jnp.asarray(problem.log_mu), jnp.asarray(problem.mu)
     if alpha is None:

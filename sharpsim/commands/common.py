@@ -42,7 +42,8 @@ def add_instance_arguments(p, instances=INSTANCES, default=None) -> None:
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="seed of the instance's key (default 0)")
     p.add_argument("--d", type=int, default=DEFAULTS["d"], help="hard: coordinates; j1: dimension (default 2)")
     p.add_argument("--M", type=int, default=DEFAULTS["M"], help="hard: responses y_1..y_M per coordinate (default 16)")
-    p.add_argument("--Delta", type=float, default=None, help="hard: mass of x_1..x_d (default 16 eps)")
+    p.add_argument("--Delta", type=float, default=None, metavar="MASS",
+                   help="hard: prompt mass Delta of x_1..x_d (default 16 eps)")
     p.add_argument("--X", type=int, default=DEFAULTS["X"], help="random/powerlaw/autoregressive: prompts (default 4)")
     p.add_argument("--Y", "--size", dest="Y", type=int, default=None,
                    help="random/powerlaw: responses (default 50); j1: |Y| (default min(2^d, 256))")

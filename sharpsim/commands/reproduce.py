@@ -31,6 +31,19 @@ def enable_compilation_cache() -> str:
     return path
 
 
+def check_out(out: str) -> None:
+    """ValueError naming --out unless results/ and figures/ can be created and written under it."""
+    try:
+        for sub in ("results", "figures"):
+            os.makedirs(os.path.join(out, sub), exist_ok=True)
+        probe = os.path.join(out, "results", f".write-test-{os.getpid()}")
+        with open(probe, "w") as f:
+            f.write("")
+        os.remove(probe)
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot write results and figures there ({exc.strerror or exc})") from None
+
+
 def run_list(args) -> int:
     from sharpsim.experiments import CATALOGUE
     from sharpsim.experiments.runner import load
@@ -45,10 +58,19 @@ def run_reproduce(args) -> int:
 
     for n in args.names:
         load(n)  # ValueError -> clear message, exit 2
+    check_out(args.out)
     if not os.environ.get("SHARPSIM_NO_JAX_CACHE"):
         enable_compilation_cache()
     t0 = time.perf_counter()
-    records, failures = reproduce(args.names, quick=args.quick, out=args.out, force=args.force, progress=not args.no_progress)
+    done = []
+    try:
+        records, failures = reproduce(args.names, quick=args.quick, out=args.out, force=args.force,
+                                      progress=not args.no_progress, finished=done)
+    except KeyboardInterrupt:
+        kept = ", ".join(r["name"] for r in done) or "none"
+        print(f"\nsharpsim reproduce: interrupted; finished results kept (reused on the next run): {kept}",
+              file=sys.stderr)
+        return 130
     wall = time.perf_counter() - t0
     if records:
         print(format_summary(records))
