@@ -18,7 +18,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from .quantities import bon_law
+from .quantities import bon_law, population_N
 
 __all__ = ["kmin", "exact_success", "exact_path_m", "exact_optimum", "population_N_checked",
            "bayes_error_exact", "bayes_curve"]
@@ -68,12 +68,14 @@ def exact_optimum(p_star, delta, rho, n_max=64) -> tuple[float, int, int]:
 
 
 def population_N_checked(base, delta: float) -> tuple[int, float]:
-    """N_pop: least N with pi^BoN_N(y*) > 1 - delta, from the closed form, confirmed by bon_law.
+    """N_pop of a one-prompt base: least N with pi^BoN_N(y*) > 1 - delta, from the closed form
+    (:func:`sharpsim.quantities.population_N`, then stepped down while N - 1 also succeeds in
+    float64), confirmed by ``bon_law``.
 
     Returns (N_pop, max |bon_law(y*) - closed form| at N_pop - 1 and N_pop)."""
     p = float(np.max(base.table()))
     star = int(np.argmax(base.table()[0]))
-    N = int(math.floor(math.log(delta) / math.log1p(-p))) + 1
+    N = population_N(np.array([p]), np.ones(1), delta, 0.0)
     while N > 1 and -math.expm1((N - 1) * math.log1p(-p)) > 1 - delta:
         N -= 1
     law_hi = float(bon_law(base, N)[0, star])

@@ -25,8 +25,6 @@ from ..classes import (
     ProductClass,
     SpikeProductClass,
     TabularClass,
-    hard_bon_class,
-    hard_family_class,
     realizable_finite_class,
 )
 from ..generators import dirichlet_table
@@ -90,67 +88,27 @@ class Problem:
         return self.classes[algorithm](*args)
 
 
-def hard_problem(d: int, M: int, Delta: float, key=None, index=None) -> Problem:
-    """The lower-bound family (SPEC 4.4) at one member pi^I (I ~ Unif([M]^d) from ``key``
-    unless ``index`` is given), with the realizable product classes
-    {bon_law(pi^I, N)} (SFT), {adaptive-BoN law of pi^I} (adaptive SFT), {tilted(pi^I, beta)}
-    (DPO), all of size M^d (log|Pi| = d log M). The learners' random tie-breaks make them
-    equivariant under relabelling, so one member is as good as another.
-    """
-
-    inst = hard_instance(d, M, Delta)
-    if index is None:
-        index = inst.random_index(jax.random.key(0) if key is None else key)
-    table = inst.table(np.asarray(index))
-
-    def adaptive_cls(mu_stop):
-        _, fail = adaptive_stopping_exact(inst.response_law(1)[1:], mu_stop)
-        X, Y = inst.X, inst.Y
-        sup = np.zeros((X, Y), dtype=bool)
-        sup[0, 0] = True
-        sup[1:, 1:] = True
-        hi, lo = np.zeros(X), np.full(X, -np.inf)
-        hi[1:] = math.log1p(-fail)
-        lo[1:] = math.log(fail / (M - 1)) if fail > 0 else -np.inf
-        return SpikeProductClass(hi, lo, sup, sup.copy())
-
-    def dpo_cls(beta):
-        rows = np.zeros((inst.X, M, inst.Y))
-        rows[0, :, 0] = 1.0
-        valid = np.zeros((inst.X, M), dtype=bool)
-        valid[0, 0] = True
-        valid[1:] = True
-        for j in range(1, M + 1):
-            rows[1:, j - 1] = tilted(inst.response_law(j)[None], beta)[0]
-        return ProductClass(rows, valid)
-    return Problem(
-        f"hard(d={d}, M={M}, Delta={Delta:g})",
-        table,
-        inst.mu,
-        {"sft": lambda N: hard_bon_class(inst, N), "adaptive": adaptive_cls, "dpo": dpo_cls,
-         "misspecified": lambda *a: hard_family_class(inst)},
-        {"instance": inst, "index": np.asarray(index), "log_class_size": inst.log_class_size,
-         "C_cov": coverage(table, inst.mu)},
-    )
-
-
-def hard_problem_padded(d: int, M: int, Delta: float, Y_pad: int, key) -> Problem:
-    """One member pi^I (I ~ Unif([M]^d) from ``key``) of the hard family (SPEC 4.4) with its
-    response space padded by zero-probability responses to ``Y_pad`` columns, and the classes
+def hard_problem(d: int, M: int, Delta: float, key=None, index=None, Y_pad: int | None = None) -> Problem:
+    """One member pi^I of the lower-bound family (SPEC 4.4) (I ~ Unif([M]^d) from ``key`` unless
+    ``index`` is given) with the realizable classes, all of size M^d (log|Pi| = d log M):
 
     * "sft": N -> {bon_law(pi^I, N) : I in [M]^d}   (realizable, Assumption 4.1),
     * "adaptive": mu_stop -> {adaptive-BoN law of pi^I : I}   (realizable, Assumption D.1),
-    * "misspecified": -> {pi^I : I}   (the family's own class),
+    * "dpo": beta -> {tilted(pi^I, beta) : I}   (realizable, Assumption 4.3),
+    * "misspecified": -> {pi^I : I}   (the family's own class, misspecified for SFT).
 
-    as :func:`hard_problem` builds them, restricted to the live responses
-    (``support``); log|Pi| = d log M. The padding only fixes the array shapes (one jit
-    compilation for every M <= Y_pad - 1): padded responses have pi_base = 0, are never
-    drawn, and carry no mass in any class member.
+    ``Y_pad``: pad the response space with zero-probability responses to ``Y_pad`` columns (one
+    jit compilation for every M <= Y_pad - 1): padded responses have pi_base = 0, are never drawn
+    and carry no mass in any class member. The learners' random tie-breaks make them equivariant
+    under relabelling, so one member is as good as another.
     """
     inst = hard_instance(d, M, Delta)
+    Y_pad = inst.Y if Y_pad is None else check_int(Y_pad, "Y_pad")
     if Y_pad < inst.Y:
         raise ValueError(f"Y_pad must be >= M + 1 = {inst.Y}, got {Y_pad}")
-    index = np.asarray(inst.random_index(key))
+    if index is None:
+        index = inst.random_index(jax.random.key(0) if key is None else key)
+    index = np.asarray(index)
     table = np.zeros((inst.X, Y_pad))  # padded in probability space: log 0 = -inf, as Problem.padded
     table[:, : inst.Y] = inst.table(index)
     sup = np.zeros((inst.X, Y_pad), dtype=bool)
@@ -171,6 +129,16 @@ def hard_problem_padded(d: int, M: int, Delta: float, Y_pad: int, key) -> Proble
         _, fail = adaptive_stopping_exact(inst.response_law(1)[1:], mu_stop)
         return spike(1.0 - fail, fail / (M - 1))
 
+    def dpo_cls(beta):
+        rows = np.zeros((inst.X, M, Y_pad))
+        rows[0, :, 0] = 1.0
+        valid = np.zeros((inst.X, M), dtype=bool)
+        valid[0, 0] = True
+        valid[1:] = True
+        for j in range(1, M + 1):
+            rows[1:, j - 1, : inst.Y] = tilted(inst.response_law(j)[None], beta)[0]
+        return ProductClass(rows, valid)
+
     def family_cls(*_):
         row = inst.response_law(1)
         return spike(row[1], row[2])
@@ -179,10 +147,16 @@ def hard_problem_padded(d: int, M: int, Delta: float, Y_pad: int, key) -> Proble
         f"hard(d={d}, M={M}, Delta={Delta:g})",
         table,
         inst.mu,
-        {"sft": sft_cls, "adaptive": adaptive_cls, "misspecified": family_cls},
+        {"sft": sft_cls, "adaptive": adaptive_cls, "dpo": dpo_cls, "misspecified": family_cls},
         {"instance": inst, "index": index, "log_class_size": inst.log_class_size,
          "C_cov": coverage(table, inst.mu), "M": M, "d": d, "Delta": Delta},
     )
+
+
+def hard_problem_padded(d: int, M: int, Delta: float, Y_pad: int, key) -> Problem:
+    """:func:`hard_problem` on a response space padded to ``Y_pad`` columns (the catalogue's
+    hard-family experiments share one compilation per capacity this way)."""
+    return hard_problem(d, M, Delta, key, Y_pad=Y_pad)
 
 
 def random_problem(key, X: int, Y: int, K: int = 16, alpha: float = 0.5) -> Problem:
