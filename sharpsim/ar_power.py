@@ -28,21 +28,9 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import logsumexp
 
-from ._validate import check_positive
+from ._validate import as_float_array, check_positive
 
 __all__ = ["ARPower", "power_conditionals"]
-
-
-def _float_array(value, name: str) -> np.ndarray:
-    """A real numeric array as float64 (TypeError naming the argument otherwise)."""
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
-    arr = np.asarray(value)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be real, got dtype {arr.dtype}")
-    return arr.astype(np.float64)
 
 
 class ARPower(NamedTuple):
@@ -86,7 +74,7 @@ def power_conditionals(log_conds: Sequence, alpha) -> ARPower:
         raise ValueError("alpha must be finite")
     if isinstance(log_conds, np.ndarray) or not isinstance(log_conds, Sequence) or len(log_conds) < 1:
         raise TypeError("log_conds must be a non-empty list of H arrays [X, V^c_h, V]")
-    conds = [_float_array(c, f"log_conds[{i}]") for i, c in enumerate(log_conds)]
+    conds = [as_float_array(c, f"log_conds[{i}]") for i, c in enumerate(log_conds)]
     X, _, V = conds[0].shape if conds[0].ndim == 3 else (None, None, None)
     if X is None:
         raise ValueError(f"log_conds[0] must have shape [X, 1, V], got {conds[0].shape}")

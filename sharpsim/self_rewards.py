@@ -41,6 +41,7 @@ from scipy.special import logsumexp as np_logsumexp
 
 from . import core
 from ._validate import (
+    as_float_array,
     check_int,
     check_positive,
     is_model,
@@ -60,18 +61,6 @@ __all__ = [
     "bon_win_rate_continuous",
     "power_vs_temperature",
 ]
-
-
-def _float_array(value, name: str) -> np.ndarray:
-    """A real numeric array as float64 (TypeError naming the argument otherwise)."""
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
-    arr = np.asarray(value)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    if np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be real, got dtype {arr.dtype}")
-    return arr.astype(np.float64)
 
 
 # --------------------------------------------------------------------------- power
@@ -235,6 +224,7 @@ def _majority_target_rows(q, target, N):
                 Dn[:, lo - 1 : k_hi, :, 0 : m_hi + 1 - n] += D[:, lo - 1 : k_hi, :, n : m_hi + 1] * pn
         D = Dn
     cond = (D[..., 0] * tw[None, None, :]).sum(axis=-1)  # [B, K]
+    qa = np.clip(qa, 0.0, 1.0)  # a normalised row can put 1 + 1 ulp on one answer: 1 - q_a must not go negative
     pk = _binom_pmf_table(qa, 1.0 - qa, N)[:, N, 1:]  # Bin(N, q_a) at k = 1..N  [B, K]
     return (pk * cond).sum(axis=1)
 
@@ -376,7 +366,7 @@ def soft_bon_law(base, N, lam, reward=None) -> np.ndarray:
     if reward is None:
         r = lp
     else:
-        r = _float_array(reward, "reward")
+        r = as_float_array(reward, "reward")
         if r.shape != lp.shape:
             raise ValueError(f"reward must have the shape of the table {lp.shape}, got {r.shape}")
         if not np.isfinite(r).all():

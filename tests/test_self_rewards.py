@@ -348,3 +348,11 @@ def test_majority_chunking_gives_the_same_bits(monkeypatch):
     whole = s.majority_law(q, np.arange(5), 12)
     monkeypatch.setattr(sr, "MAJORITY_CHUNK_ENTRIES", 12 * 3 * 13 * 2)  # two rows per chunk
     np.testing.assert_array_equal(s.majority_law(q, np.arange(5), 12), whole)
+
+
+def test_majority_law_when_every_response_shares_one_answer():
+    """Regression (found by hypothesis): a row whose answer law sums to 1 + 1 ulp on one answer gave
+    NaN (1 - q_a < 0 in the binomial). Every draw has answer 0, so the plurality is 0 with probability 1."""
+    t = np.array([[1 / 3, 0.5, 1 / 6]])
+    for N in range(1, 6):
+        np.testing.assert_array_equal(s.majority_law(t, [0, 0, 0], N, num_answers=3), [[1.0, 0.0, 0.0]])
