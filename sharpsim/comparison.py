@@ -96,11 +96,8 @@ def theory_vs_simulation(problem, algorithm: str, eps: float, delta: float, rho:
         out.update(sizes_at_bound=None, m_at_bound=None, success_at_bound=None, success_ci_at_bound=None,
                    trials_at_bound=None, verdict_at_bound=None, held=None)
     # the empirical sample complexity: the minimum of m over the sizes
-    cap = max(int(opts.get("n_max", 1 << 12)), 2) if algorithm == "dpo" else None
-    cap = max(int(opts.get("T_max", 64)), 2) if algorithm == "xpo" else cap
     joint = joint_search(problem, algorithm, key, trials, eps, delta, rho, grid, sequential=True,
-                         max_trials=max_trials, conf=conf, budget=budget, progress=progress,
-                         cap=cap if cap is not None else 1 << 20)
+                         max_trials=max_trials, conf=conf, budget=budget, progress=progress)
     out["partial"] = out["partial"] or not joint.complete
     out.update(empirical_m=joint.m, empirical_sizes=joint.sizes, empirical_m_interval=list(joint.m_interval),
                search={"inner": grid.inner, "floor": grid.floor, "grid": joint.grid}, search_complete=joint.complete,

@@ -384,7 +384,7 @@ def min_sample_complexity(evaluate: Callable[[dict], TrialStats], inner: str, ou
             if m_g is not None and m_g < best:
                 best = m_g
                 worse = {-1: 0, 1: 0}
-            elif side:
+            elif side and best < math.inf:  # before any success nothing is "worse" yet
                 worse[side] += 1
             if bar is not None:
                 bar.update(1)
@@ -423,12 +423,13 @@ def _middle_out(n: int, center=None):
 def joint_search(problem, algorithm: str, key, trials: int, eps: float, delta: float, rho: float, grid, *,
                  rel_tol: float = 0.0, start: int | None = None, sequential: bool = False,
                  max_trials: int = SEQUENTIAL_MAX_TRIALS, conf: float = 0.95, budget: Budget | None = None,
-                 progress=False, cap: int = 1 << 20, **fixed) -> JointSampleComplexity:
+                 progress=False, cap: int | None = None, **fixed) -> JointSampleComplexity:
     """The empirical sample complexity of ``algorithm`` on ``problem``: :func:`min_sample_complexity`
     over ``grid`` (a :class:`sharpsim.algorithms.JointGrid`, from the registry entry's ``joint``),
     each size evaluated by ``trials`` trials of :func:`run_trials` (common keys across sizes) or,
     with ``sequential``, by :func:`sequential_trials` in batches of ``trials`` up to ``max_trials``.
-    ``fixed``: options passed to every run (e.g. ``cls``)."""
+    ``fixed``: options passed to every run (e.g. ``cls``); ``cap``: the largest inner size (default
+    the grid's own cap)."""
     if sequential:
         def evaluate(sizes):
             return sequential_trials(problem, algorithm, key, eps, delta, rho, batch=trials, max_trials=max_trials,
@@ -437,5 +438,6 @@ def joint_search(problem, algorithm: str, key, trials: int, eps: float, delta: f
         def evaluate(sizes):
             return run_trials(problem, algorithm, key, trials, eps, delta, conf=conf, rho=rho, progress=False,
                               **fixed, **sizes)
+    cap = getattr(grid, "cap", 1 << 20) if cap is None else cap
     return min_sample_complexity(evaluate, grid.inner, grid.outer, rho, floor=grid.floor, cap=cap, budget=budget,
                                  progress=progress, center=grid.center, start=start, rel_tol=rel_tol)

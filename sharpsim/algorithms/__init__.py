@@ -116,6 +116,8 @@ class JointGrid:
     floor: int = 1
     center: int | None = None
     """Index of ``outer`` the search starts from (None: the middle)."""
+    cap: int = 1 << 20
+    """Largest inner size simulated (the simulation cap: DPO's n_max, XPO's T_max)."""
 
 
 def _geometric(center: float, lo_factor: float, hi_factor: float, step: float = 2.0 ** 0.5) -> list:
@@ -149,11 +151,12 @@ def _bon_joint(problem, p, eps, delta, opts):
 
 
 def _dpo_joint(problem, p, eps, delta, opts):
-    return JointGrid("n", [{"beta": p.params["beta"]}])
+    return JointGrid("n", [{"beta": p.params["beta"]}], cap=max(int(opts.get("n_max", 1 << 12)), 2))
 
 
 def _xpo_joint(problem, p, eps, delta, opts):
-    return JointGrid("T", [{"beta": p.params["beta"], "n_val": opts.get("n_val", 16)}], floor=2)
+    return JointGrid("T", [{"beta": p.params["beta"], "n_val": opts.get("n_val", 16)}], floor=2,
+                     cap=max(int(opts.get("T_max", 64)), 2))
 
 
 def _ceil(s, v, floor=1):
