@@ -78,7 +78,7 @@ def _progress(total, desc, progress):
 
 
 def run_trials(problem, algorithm: str, key, trials: int, eps: float, delta: float, *, cls=None,
-               conf: float = 0.95, progress=None, rho: float = 0.1, **sizes) -> TrialStats:
+               conf: float = 0.95, progress=None, rho: float = 0.1, budget=None, **sizes) -> TrialStats:
     """K = ``trials`` independent trials of ``algorithm`` on ``problem`` (see the module docstring).
 
     Sizes and options (keywords) come from the algorithm's registry entry
@@ -88,7 +88,8 @@ def run_trials(problem, algorithm: str, key, trials: int, eps: float, delta: flo
     ``chunk`` sets the trials per vmapped chunk: the results do not depend on it (trial keys are
     ``jax.random.split(key, trials)``). sft's ``literal`` draws the N responses one by one instead
     of the exact shortcut; ``fast`` (tabular class) evaluates the MLE from the draws in O(n + X),
-    bit-identical to the generic path.
+    bit-identical to the generic path. ``budget`` (a :class:`Budget`) is checked before every chunk
+    (:class:`BudgetExceeded` when spent).
     """
     spec = get_algorithm(algorithm)
     if not all(hasattr(problem, a) for a in ("logp", "log_mu", "mu", "class_for")):
@@ -109,6 +110,8 @@ def run_trials(problem, algorithm: str, key, trials: int, eps: float, delta: flo
     bar = _progress(trials, f"{algorithm} {batch.sizes}", progress)
     errs, qs, exts = [], [], []
     for s in range(0, trials, per):
+        if budget is not None:
+            budget.check()
         ks = keys[s : s + per]
         live = ks.shape[0]
         if live < per:  # pad the last chunk to the same shape (no recompilation); padding is discarded
@@ -257,7 +260,7 @@ def sequential_trials(problem, algorithm: str, key, eps: float, delta: float, rh
         if budget is not None:
             budget.check()
         parts.append(run_trials(problem, algorithm, jax.random.fold_in(key, b), min(batch, max_trials - b * batch),
-                                eps, delta, conf=conf, rho=rho, **kwargs))
+                                eps, delta, conf=conf, rho=rho, budget=budget, **kwargs))
         succ = np.concatenate([p.success for p in parts])
         lo, hi = clopper_pearson(int(succ.sum()), succ.size, conf_look)
         if lo >= target:

@@ -105,3 +105,51 @@ def test_verify_unsupported_combinations_fail_in_one_line(capsys):
         err = capsys.readouterr().err.strip()
         assert "\n" not in err and f"--algorithm {alg} is not supported on --instance {inst}" in err
         assert ", ".join(SUPPORTED[inst]) in err
+
+
+def test_verify_budget_gives_a_marked_partial_result(capsys):
+    """Issue 11: a run that cannot finish in its budget stops and says so (it ran past 10 minutes
+    before: adaptive on hard M = 64, Delta = 0.3)."""
+    import time
+
+    t0 = time.perf_counter()
+    out = run_json(capsys, "--instance", "hard", "--d", "2", "--M", "64", "--Delta", "0.3", "--algorithm", "adaptive",
+                   "--eps", "0.1", "--delta", "0.1", "--rho", "0.1", "--budget-s", "0.01")
+    assert out["partial"] is True and out["search_complete"] is False and time.perf_counter() - t0 < 60
+    assert main(["verify", "--instance", "hard", "--d", "2", "--M", "64", "--Delta", "0.3", "--algorithm",
+                 "adaptive", "--eps", "0.1", "--delta", "0.1", "--rho", "0.1", "--budget-s", "0.01"]) == 0
+    assert "PARTIAL RESULT" in capsys.readouterr().out
+
+
+def test_dpo_prescription_on_a_random_table_is_finite():
+    """Issue 11: verify --instance random --algorithm dpo crashed with "C_loss must be finite, got inf"
+    (tilted(base, beta = 0.0103) underflowed to exact zeros); the class and the bound are in log space now."""
+    import math
+
+    import jax
+    import numpy as np
+
+    from sharpsim.algorithms.dpo import dpo_prescription
+    from sharpsim.instances.problems import random_problem
+
+    pb = random_problem(jax.random.key(0), 4, 20, 16, 0.5)
+    presc = dpo_prescription(pb, 0.1, 0.25, 0.1)
+    assert math.isfinite(presc.m) and presc.m > 0
+    cls = pb.class_for("dpo", presc.params["beta"])
+    target = np.asarray(cls.log_tables)[cls.target_index]
+    want = np.asarray(__import__("sharpsim").log_tilted(pb.base, presc.params["beta"]))
+    assert np.array_equal(np.isfinite(target), np.isfinite(want))  # no mass lost to underflow
+    assert (np.exp(want) == 0).any()  # ... where the probability table would have lost it
+    np.testing.assert_allclose(target, want, rtol=1e-12, atol=1e-12)
+
+
+def test_reproduce_interrupted_says_what_was_kept(capsys, monkeypatch, tmp_path):
+
+    def fake(names, finished=None, **kw):
+        finished.append({"name": "bon_coverage"})
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("sharpsim.experiments.runner.reproduce", fake)
+    assert main(["reproduce", "bon_coverage", "--out", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "bon_coverage" in err and "Traceback" not in err

@@ -132,8 +132,9 @@ def run(args) -> int:
               f"  interval [{_m(lo)}, {_m(hi)}] (largest m decided below the target, smallest decided above;"
               f" '-': none)")
     if res["capped"]:
+        succ = res["success_at_largest_m"]
         print(f"  capped: the bound's m = {_m(res['bound_m'])} is beyond the simulated sizes; largest m simulated "
-              f"{_m(res['largest_m_simulated'])}, success there {res['success_at_largest_m']:.3f}; no ratio")
+              f"{_m(res['largest_m_simulated'])}, success there {'-' if succ is None else f'{succ:.3f}'}; no ratio")
     elif res["ratio"] is not None:
         print(f"  ratio bound / empirical: {res['ratio']:.4g}")
     if res["m_on_bound_path"] is not None:
