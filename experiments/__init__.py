@@ -25,4 +25,5 @@ CATALOGUE = [
     "greedy_vs_argmax",
     "toy_lift",
     "amortization",
+    "passk",
 ]

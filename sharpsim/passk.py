@@ -78,7 +78,7 @@ TIE_RTOL = 1e-12
 """Relative tolerance on log(1 - pi(correct|x)) under which the base and the sharpened model count
 as tied on a prompt (:func:`passk_crossover`, :func:`passk_gap`, :func:`passk_samples_to_resolve`)."""
 
-MAX_SCAN_STEPS = 10**6
+MAX_SCAN_STEPS = 10**5
 """Cap on the certified scan of :func:`passk_crossover` (reached only by pathological inputs)."""
 
 
@@ -273,7 +273,10 @@ def passk_crossover(base, sharpened, correct, mu=None, root: bool = False) -> fl
     which D provably stays negative: |D'(t)| <= L(k) = sum_i |a_i| |log r_i| r_i^k for t >= k, so D
     keeps its sign on [k, k + |D(k)|/L(k)). It stops with ``inf`` once the leading term dominates
     with a negative sign: for k > log(S / |a_1|) / log(r_1 / r_2) (S = sum_{i>1} |a_i|), sign D(k)
-    = sign a_1. D(k) is summed with ``math.fsum``; near a root its sign is that of the float64 sum.
+    = sign a_1. A second certificate skips [k, k + s] when, prompt by prompt, the largest the
+    positive terms mu (r_s^t - r_b^t) get on [k, k + s] sums to less than the smallest the negative
+    ones get (each |r_s^t - r_b^t| = r_max^t (1 - exp(-t |log r_s - log r_b|)) is unimodal in t). Raises RuntimeError if the scan needs
+    more than :data:`MAX_SCAN_STEPS` steps (a near-tangency of D at enormous k). D(k) is summed with ``math.fsum``; near a root its sign is that of the float64 sum.
 
     Args:
       base, sharpened: [X, Y] tables or models of the same shape; correct: the verifier (see
@@ -337,6 +340,27 @@ def passk_crossover(base, sharpened, correct, mu=None, root: bool = False) -> fl
         k_tail = max(1.0, math.log(S / abs(af[0])) / (lrf[0] - lrf[1]))
     live = lrf < 0
     log_coef = np.log(np.abs(af[live])) + np.log(-lrf[live])
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dpr = lqs_k - lqb_k
+        Mx = np.maximum(lqs_k, lqb_k)  # per prompt, mu |r_s^t - r_b^t| = mu g(t), g(t) = e^(t M) (1 - e^(-t dd))
+        dd = np.abs(dpr)
+        # g rises until t0 = log((M - dd) / M) / dd, then falls (t0 = inf when M = 0, -inf when dd = inf)
+        t0 = np.where(Mx == 0, np.inf, np.where(np.isinf(dd), -np.inf, np.log((Mx - dd) / Mx) / dd))
+    posx, negx = dpr > 0, dpr < 0
+
+    def log_g(t):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            return np.where(np.isneginf(Mx), -np.inf, t * Mx + np.log(-np.expm1(-t * dd)))
+
+    def dominated(k, s_):
+        """D < 0 on all of [k, k + s]: the largest each positive prompt term gets on the interval
+        (g is unimodal) sums to less than the smallest the negative ones get (at an end)."""
+        tt = np.clip(t0, k, k + s_)
+        hi = logsumexp(np.where(posx, lmu + log_g(tt), -np.inf))
+        lo = logsumexp(np.where(negx, lmu + np.minimum(log_g(float(k)), log_g(float(k + s_))), -np.inf))
+        return hi < lo
+
     k = 1
     for _ in range(MAX_SCAN_STEPS):
         if reached(float(k)):
@@ -345,11 +369,20 @@ def passk_crossover(base, sharpened, correct, mu=None, root: bool = False) -> fl
             return math.inf
         if not live.any():  # D is constant from here on
             return math.inf
-        # |D'(t)| <= L(k) for t >= k; D stays negative on [k, k + |D(k)| / L(k))
+        # (i) |D'(t)| <= L(k) for t >= k: D stays negative on [k, k + |D(k)| / L(k))
         log_L = logsumexp(log_coef + k * lrf[live])
-        log_step = log_abs_D(float(k)) - log_L
-        step = math.exp(min(log_step, 43.0))
-        k = k + max(1, int(step))
+        step = max(1, int(math.exp(min(log_abs_D(float(k)) - log_L, 43.0))))
+        # (ii) per prompt, |r_s^t - r_b^t| is unimodal in t: the largest s with sup of the positive
+        # prompt terms < inf of the negative ones on [k, k + s] (doubling, bisection) certifies it
+        if dominated(k, 1):
+            lo, hi = 1, 2
+            while hi < 2**62 and dominated(k, hi):
+                lo, hi = hi, 2 * hi
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                lo, hi = (mid, hi) if dominated(k, mid) else (lo, mid)
+            step = max(step, lo + 1)
+        k = k + step
     else:  # pragma: no cover - pathological
         raise RuntimeError(f"passk_crossover: the certified scan did not finish in {MAX_SCAN_STEPS} steps")
     if not root or k == 1:
@@ -704,14 +737,16 @@ def beta_difficulty_task(a, b, M: int):
 def tabular_task(key, X: int, Y: int, wrong_mode_rate: float, alpha: float = 1.0, rank: int = 2):
     """A small tabular task where some prompts' mode is wrong.
 
-    Rows pi(.|x) ~ Dirichlet(alpha) over Y responses (keyed). On a fraction ``wrong_mode_rate`` of
-    the prompts (chosen by the key) the correct response is the ``rank``-th most likely one (rank
-    2: the runner-up), elsewhere it is the mode. Returns (TabularLM, correct bool [X, Y], mode_correct
-    bool [X]).
+    Rows pi(.|x) ~ Dirichlet(alpha) over Y responses, drawn by inverse-CDF from one keyed buffer of
+    uniforms (:func:`sharpsim.instances.toy.uniform_buffer`: G = F_Gamma(alpha)^-1(U), rows G / sum G;
+    X (Y + 1) <= 2^17). On the prompts whose extra uniform is below ``wrong_mode_rate`` the correct
+    response is the ``rank``-th most likely one (rank 2: the runner-up; ties: lowest index first),
+    elsewhere it is the mode. Returns (TabularLM, correct bool [X, Y], mode_correct bool [X]).
     """
-    import jax
+    from scipy.stats import gamma as gamma_dist
 
-    from .generators import dirichlet_table
+    from .instances.toy import BUF, uniform_buffer
+    from .models import TabularLM
 
     X, Y = check_int(X, "X"), check_int(Y, "Y", minimum=2)
     rank = check_int(rank, "rank")
@@ -720,13 +755,17 @@ def tabular_task(key, X: int, Y: int, wrong_mode_rate: float, alpha: float = 1.0
     r = check_real(wrong_mode_rate, "wrong_mode_rate")
     if not 0.0 <= r <= 1.0:
         raise ValueError(f"wrong_mode_rate must lie in [0, 1], got {r!r}")
-    k1, k2 = jax.random.split(key)
-    base = dirichlet_table(k1, X, Y, check_positive(alpha, "alpha"))
-    table = base.table()
+    alpha = check_positive(alpha, "alpha")
+    if X * (Y + 1) > BUF:
+        raise ValueError(f"X (Y + 1) = {X * (Y + 1)} exceeds the uniform buffer of {BUF}: use fewer prompts or responses")
+    u = np.asarray(uniform_buffer(key))
+    g = gamma_dist.ppf(u[: X * Y], alpha).reshape(X, Y)
+    dead = g.sum(axis=1) == 0  # every draw underflowed: keep the largest uniform
+    g[dead, np.argmax(u[: X * Y].reshape(X, Y)[dead], axis=1)] = 1.0
+    table = g / g.sum(axis=1, keepdims=True)
     order = np.argsort(-table, axis=1, kind="stable")
-    u = np.asarray(jax.random.uniform(k2, (X,), dtype=np.float64))
-    mode_correct = u >= r
+    mode_correct = u[X * Y : X * Y + X] >= r
     target = np.where(mode_correct, order[:, 0], order[:, rank - 1])
     correct = np.zeros((X, Y), dtype=bool)
     correct[np.arange(X), target] = True
-    return base, correct, mode_correct
+    return TabularLM(table), correct, mode_correct
