@@ -201,7 +201,9 @@ def pass_at_k(model, correct, k, mu=None) -> PassAtK:
       correct: the verifier, bool [X, Y] or a predicate (see :func:`correct_table`).
       k: number of attempts, a scalar or an array of reals >= 0 (``np.inf`` gives pass@infinity
         = 1{p(x) > 0}; non-integer k is the analytic extension used for the crossover root).
-      mu: [X] prompt weights (None: the model's own, else uniform).
+      mu: [X] prompt weights (None: the model's own, else uniform). A sharpened *table* (the
+        output of :func:`sharpsim.bon_law`, :func:`sharpsim.tilted`, ...) carries no mu: pass the
+        base's (``mu=base.mu``) when it is not uniform.
     Returns:
       :class:`PassAtK`.
 
@@ -529,7 +531,7 @@ def passk_samples_to_resolve(base, sharpened, correct, k, mu=None, conf: float =
     for kk in karr.ravel().tolist():
         gap = math.fsum((m * _pow_diff(kk * lqs, kk * lqb)).tolist())
 
-        def ok(n):
+        def ok(n, kk=kk, gap=gap):
             return z * math.sqrt(_dataset_var(lqb, m, n, kk) + _dataset_var(lqs, m, n, kk)) < abs(gap)
 
         if gap == 0 or kk > n_max or not ok(n_max):

@@ -13,19 +13,17 @@ from fractions import Fraction
 
 import jax
 import numpy as np
+import oracles as O  # tests/ is on sys.path (rootdir conftest, no package)
+import oracles_passk as OP
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import sharpsim as s
-from sharpsim import passk as P
 from sharpsim.instances.toy import answer_correct
 from sharpsim.stats import clopper_pearson
 
-import oracles as O  # tests/ is on sys.path (rootdir conftest, no package)
-import oracles_passk as OP
-
-SETTINGS = dict(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = dict(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 WEIGHTS = [0.0, 0.0, 1e-200, 1e-20, 0.1, 0.5, 1.0, 1.0, 2.0, 3.0]
 
 
@@ -106,7 +104,7 @@ def test_pass_at_k_autoregressive_log_space():
     conds = [first] + [np.broadcast_to(np.array([1e-3, 0.5, 0.3, 0.2 - 1e-3]), (1, V ** (h - 1), V)).copy()
                        for h in range(2, H + 1)]
     model = s.AutoregressiveLM(conds)
-    pred = lambda x, t: (t == 0).all(axis=-1)  # noqa: E731  (only the all-zeros sequence)
+    pred = lambda x, t: (t == 0).all(axis=-1)
     p_exact = Fraction(1, 1000) ** H
     r = s.pass_at_k(model, pred, [1.0, 1e6, 1e40])
     assert _close(r.p[0], p_exact, rtol=1e-9)
@@ -256,7 +254,7 @@ def test_crossover_certified_at_large_k():
     corr = np.array([[True, False], [True, False]])
     mu = np.array([0.99, 0.01])
     k = s.passk_crossover(base, sharp, corr, mu)
-    D = lambda kk: OP.gap_decimal(base[:, 0], sharp[:, 0], mu, kk)  # noqa: E731
+    D = lambda kk: OP.gap_decimal(base[:, 0], sharp[:, 0], mu, kk)
     assert 1 < k < math.inf and D(int(k) - 1) < 0 <= D(int(k))
     assert all(D(j) < 0 for j in range(1, int(k), 7))
     t = s.passk_crossover(base, sharp, corr, mu, root=True)
@@ -426,7 +424,7 @@ def test_beta_asymptote_and_sharpened_exponent():
     assert np.allclose(q.miss, r.miss, rtol=1e-8)
     # tilted on a (correct, wrong) task: s(p) = p^al / (p^al + (1-p)^al), exponent a / al
     al = 2.0
-    tilt = lambda p: p**al / (p**al + (1 - p) ** al)  # noqa: E731
+    tilt = lambda p: p**al / (p**al + (1 - p) ** al)
     t = s.beta_difficulty_pass_at_k(a, b, np.array([1e6, 1e8]), sharpen=tilt, alpha=al)
     slope = math.log(t.neg_log_pass[1] / t.neg_log_pass[0]) / math.log(100.0)
     assert t.exponent == pytest.approx(a / al) and abs(slope + a / al) < 0.01
@@ -445,7 +443,7 @@ def test_samples_to_resolve_is_minimal():
         n = s.passk_samples_to_resolve(base, sharp, corr, k)
         gap = abs(s.passk_gap(base, sharp, corr, k))
 
-        def sd(nn):
+        def sd(nn, k=k):
             pb, ps = [0.3, 0.6], [0.1, 0.9]
             v = sum(float(OP.estimator_variance(Fraction(p).limit_denominator(10), nn, k)) for p in pb + ps)
             return math.sqrt(v / 4)
@@ -477,3 +475,19 @@ def test_cli_passk_json(capsys):
     assert main(["passk", "--instance", "tabular", "--X", "32", "--Y", "128", "--k", "1,2", "--sft", "none"]) == 0
     assert "pass@1" in capsys.readouterr().out
     assert main(["passk", "--k", "0,2"]) == 2
+
+
+def test_tabular_task(key):
+    base, corr, mode_ok = s.passk.tabular_task(key, 40, 12, 0.4, alpha=0.5, rank=3)
+    table = base.table()
+    assert table.shape == (40, 12) and np.allclose(table.sum(axis=1), 1.0, atol=1e-12)
+    assert np.all(corr.sum(axis=1) == 1) and 0 < mode_ok.mean() < 1
+    order = np.argsort(-table, axis=1, kind="stable")
+    target = corr.argmax(axis=1)
+    assert np.all(target[mode_ok] == order[mode_ok, 0]) and np.all(target[~mode_ok] == order[~mode_ok, 2])
+    again = s.passk.tabular_task(key, 40, 12, 0.4, alpha=0.5, rank=3)  # same key, same bits
+    assert np.array_equal(again[0].table(), table) and np.array_equal(again[1], corr)
+    with pytest.raises(ValueError, match="rank must be <= Y"):
+        s.passk.tabular_task(key, 4, 3, 0.5, rank=4)
+    with pytest.raises(ValueError, match="wrong_mode_rate"):
+        s.passk.tabular_task(key, 4, 3, 1.5)
