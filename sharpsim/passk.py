@@ -355,6 +355,13 @@ def passk_crossover(base, sharpened, correct, mu=None, root: bool = False) -> fl
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             return np.where(np.isneginf(Mx), -np.inf, t * Mx + np.log(-np.expm1(-t * dd)))
 
+    def log_L_pair(k):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            t1 = np.where(Mx < 0, np.log(np.abs(Mx)) + log_g(np.maximum(float(k), t0)), -np.inf)
+            t2 = np.where(np.isfinite(dd) & (dd > 0), np.log(dd) + k * (Mx - dd), -np.inf)
+            terms = np.where(dd > 0, lmu + np.logaddexp(t1, t2), -np.inf)
+        return logsumexp(terms)
+
     def dominated(k, s_):
         """D < 0 on all of [k, k + s]: the largest each positive prompt term gets on the interval
         (g is unimodal) sums to less than the smallest the negative ones get (at an end)."""
@@ -371,8 +378,10 @@ def passk_crossover(base, sharpened, correct, mu=None, root: bool = False) -> fl
             return math.inf
         if not live.any():  # D is constant from here on
             return math.inf
-        # (i) |D'(t)| <= L(k) for t >= k: D stays negative on [k, k + |D(k)| / L(k))
-        log_L = logsumexp(log_coef + k * lrf[live])
+        # (i) |D'(t)| <= L(k) for t >= k: D stays negative on [k, k + |D(k)| / L(k)); two bounds,
+        # term by term, and prompt by prompt: |f'| <= |M| g(t) + dd e^(t (M - dd)) for
+        # f = r_s^t - r_b^t, with g(t) <= g(max(k, t0)) on t >= k
+        log_L = min(logsumexp(log_coef + k * lrf[live]), log_L_pair(k))
         step = max(1, int(math.exp(min(log_abs_D(float(k)) - log_L, 43.0))))
         # (ii) per prompt, |r_s^t - r_b^t| is unimodal in t: the largest s with sup of the positive
         # prompt terms < inf of the negative ones on [k, k + s] (doubling, bisection) certifies it
