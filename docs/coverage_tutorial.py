@@ -416,3 +416,66 @@ assert p_lost < lost[8]
 res = s.self_train(jax.random.key(0), s.TabularLM(np.tile(row[0], (500, 1))), rounds=5, n=8, N=2)
 print("queries per round:", res.queries, "-> cost of 5 rounds:", res.cost)
 assert res.cost == 5 * 500 * 8 * 2
+
+# ## 9. Sharpening versus discovery: pass@k, exactly
+#
+# Add a verifier to a model: a boolean table `correct[x, y]`. Sharpening never looks at it (the
+# self-reward is $\log\pi_{base}$); it only scores. With $p(x)=\pi(\text{correct}\mid x)$,
+# $\text{pass@}k(x) = 1-(1-p(x))^k$, and the dataset value is its $\mu$-average
+# (`s.pass_at_k`, computed in log space). Take three prompts where response 0 is correct: on two
+# of them it is the mode ($p = 0.6$), on the third it is not ($p = 0.3$). Best-of-4 returns the
+# mode with probability $1-0.4^4$ and the minority response only when all four draws are it,
+# $0.3^4$:
+
+# %%
+base3 = np.array([[0.6, 0.4], [0.6, 0.4], [0.3, 0.7]])
+corr3 = np.array([[True, False], [True, False], [True, False]])
+bon4 = s.bon_law(base3, 4)
+ks = np.array([1, 2, 4, 16, 64])
+pb, pbon = s.pass_at_k(base3, corr3, ks).dataset, s.pass_at_k(bon4, corr3, ks).dataset
+assert abs(pbon[0] - (2 * (1 - 0.4**4) + 0.3**4) / 3) < 1e-12
+for k, a, b in zip(ks, pb, pbon):
+    print(f"pass@{k:<3d} base {a:.4f}   BoN_4 {b:.4f}")
+k_star = s.passk_crossover(base3, bon4, corr3)
+# the crossover equation D(k) = sum_x mu(x) [(1 - p_BoN(x))^k - (1 - p_base(x))^k] changes sign at k*
+D = lambda k: (2 * (0.4**4) ** k - 2 * 0.4**k + (1 - 0.3**4) ** k - 0.7**k) / 3  # noqa: E731
+assert D(k_star - 1) < 0 <= D(k_star) and abs(s.passk_gap(base3, bon4, corr3, k_star) - D(k_star)) < 1e-12
+print("crossover k* =", k_star, " real root", round(s.passk_crossover(base3, bon4, corr3, root=True), 4))
+
+# %% [markdown]
+# On each prompt alone the two models never cross: pass@k is increasing in $p(x)$ for every $k$.
+# The dataset crossover is a mixture effect: sharpening raised $p$ where the mode is correct and
+# lowered it where it is not. Finite $N$ (and finite $\beta$) keep the support, so as
+# $k\to\infty$ best-of-N catches up with the base (both reach 1); the argmax does not.
+#
+# Seeing the crossover from samples is another matter. The unbiased estimator
+# $1-\binom{n-c}{k}/\binom{n}{k}$ from $c$ correct of $n$ samples has an exact variance
+# (`s.pass_at_k_estimator_variance`), so one can ask how many samples per prompt resolve the sign
+# of pass$_{base}$@k - pass$_{BoN}$@k at 95%:
+
+# %%
+need = s.passk_samples_to_resolve(base3, bon4, corr3, np.array([1, 4, 16]))
+print("samples per prompt to resolve the sign at k = 1, 4, 16:", need)
+assert np.all(need >= [1, 4, 16])
+v = s.pass_at_k_estimator_variance(0.3, 16, 4)  # one prompt, n = 16 samples, k = 4
+print(f"Var[pass@4 estimate | p = 0.3, n = 16] = {v:.5f}")
+
+# %% [markdown]
+# The model SFT-Sharpening *learns* (tabular MLE on $n$ best-of-$N$ outputs) can lose support: a
+# correct response never kept gets mass 0 on that prompt. `s.sft_support` gives the expected
+# pass@$\infty$ in closed form. Finally, when difficulty is heavy-tailed, $p\sim\mathrm{Beta}(a,b)$,
+# $1-\text{pass@}k = B(a,b+k)/B(a,b)\sim \frac{\Gamma(a+b)}{\Gamma(b)}k^{-a}$, a power law
+# (Schaeffer et al. 2025); a finite mixture of $M$ Gauss-Jacobi prompts reproduces it exactly for
+# $k\le 2M-1$:
+
+# %%
+from math import gamma
+
+sup = s.sft_support(base3, corr3, n=6, N=4)
+print(f"E pass@inf of the SFT-learned model (n = 6, N = 4): {sup.pass_at_infinity:.4f} (base: {sup.base_pass_at_infinity:.0f})")
+model_b, corr_b = s.beta_difficulty_task(0.5, 1.0, M=8)
+kb = np.arange(1, 16)
+assert np.allclose(s.pass_at_k(model_b, corr_b, kb).dataset, s.beta_difficulty_pass_at_k(0.5, 1.0, kb).pass_at_k, rtol=1e-10)
+print("Beta(0.5, 1) difficulty: -log pass@k at k = 1e6 is", f"{s.beta_difficulty_pass_at_k(0.5, 1.0, 1e6).neg_log_pass:.3e}",
+      "~ Gamma(1.5)/Gamma(1) k^-0.5 =", f"{gamma(1.5) * 1e6 ** -0.5:.3e}")
+# The catalogue figure `passk` (`sharpsim reproduce passk`) and `sharpsim passk` on the command line do this at scale.

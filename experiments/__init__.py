@@ -29,4 +29,5 @@ CATALOGUE = [
     "amortization",
     "self_rewards",
     "iterated",
+    "passk",
 ]

@@ -157,3 +157,36 @@ __all__ += [
     "CountChain",
     "count_chain",
 ]
+
+# pass@k: sharpening versus discovery (issue 13)
+from . import passk  # noqa: E402
+from .passk import (  # noqa: E402
+    PassAtK,
+    argmax_policy,
+    beta_difficulty_pass_at_k,
+    beta_difficulty_task,
+    pass_at_k,
+    pass_at_k_estimate,
+    pass_at_k_estimator_variance,
+    passk_crossover,
+    passk_gap,
+    passk_samples_to_resolve,
+    sft_learned,
+    sft_support,
+)
+
+__all__ += [
+    "passk",
+    "PassAtK",
+    "pass_at_k",
+    "pass_at_k_estimate",
+    "pass_at_k_estimator_variance",
+    "passk_crossover",
+    "passk_gap",
+    "passk_samples_to_resolve",
+    "argmax_policy",
+    "sft_learned",
+    "sft_support",
+    "beta_difficulty_pass_at_k",
+    "beta_difficulty_task",
+]

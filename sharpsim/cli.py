@@ -13,7 +13,7 @@ import importlib
 import sys
 
 # module names under sharpsim.commands, in the order ``sharpsim --help`` lists them
-COMMANDS = ["report", "reproduce", "bounds", "verify"]
+COMMANDS = ["report", "reproduce", "bounds", "verify", "passk"]
 
 
 def build_parser() -> argparse.ArgumentParser:

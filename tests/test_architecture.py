@@ -22,7 +22,7 @@ LAYERS = {
     1: ("models", "generators", "ar_power"),
     2: ("quantities", "sampling", "evaluation", "bounds", "self_rewards"),
     3: ("oracle", "classes", "exact"),
-    4: ("algorithms", "iterate"),
+    4: ("algorithms", "iterate", "passk"),
     5: ("engine",),
     6: ("instances", "comparison", "report"),
     7: ("experiments",),

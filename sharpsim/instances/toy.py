@@ -8,6 +8,7 @@ decoding takes t_1, while the sequence argmax is (usually) the correct chain (th
 * :func:`toy_task`: the log conditionals of a task, its correct chains and trap flags.
 * :func:`perturb`: a "model" of the task: per-step log-softmax((log pi_h + sigma G_h) / tau).
 * :func:`answer_correct`: the [X, V^H] verifier "the last token is the correct answer".
+* :func:`tabular_task`: a tabular task where some prompts' mode is wrong (the pass@k experiments).
 
 Random numbers come from fixed-size buffers (one compiled shape for every task and model).
 """
@@ -19,9 +20,10 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import logsumexp
 
-from ..models import AutoregressiveLM, encode
+from .._validate import check_int, check_positive, check_real
+from ..models import AutoregressiveLM, TabularLM, encode
 
-__all__ = ["BUF", "uniform_buffer", "toy_task", "perturb", "answer_correct"]
+__all__ = ["BUF", "uniform_buffer", "tabular_task", "toy_task", "perturb", "answer_correct"]
 
 BUF = 2**17
 """Fixed size of the random buffers below: one compiled shape for every task and model."""
@@ -106,3 +108,37 @@ def answer_correct(correct_chains, V: int) -> np.ndarray:
     ans = np.asarray(correct_chains)[:, -1]
     H = np.asarray(correct_chains).shape[1]
     return (np.arange(V ** H)[None, :] % V) == ans[:, None]
+
+
+def tabular_task(key, X: int, Y: int, wrong_mode_rate: float, alpha: float = 1.0, rank: int = 2):
+    """A small tabular task where some prompts' mode is wrong.
+
+    Rows pi(.|x) ~ Dirichlet(alpha) over Y responses, drawn by inverse-CDF from one keyed buffer of
+    uniforms (:func:`uniform_buffer`: G = F_Gamma(alpha)^-1(U), rows G / sum G;
+    X (Y + 1) <= 2^17). On the prompts whose extra uniform is below ``wrong_mode_rate`` the correct
+    response is the ``rank``-th most likely one (rank 2: the runner-up; ties: lowest index first),
+    elsewhere it is the mode. Returns (TabularLM, correct bool [X, Y], mode_correct bool [X]).
+    """
+    from scipy.stats import gamma as gamma_dist
+
+    X, Y = check_int(X, "X"), check_int(Y, "Y", minimum=2)
+    rank = check_int(rank, "rank")
+    if rank > Y:
+        raise ValueError(f"rank must be <= Y = {Y}, got {rank}")
+    r = check_real(wrong_mode_rate, "wrong_mode_rate")
+    if not 0.0 <= r <= 1.0:
+        raise ValueError(f"wrong_mode_rate must lie in [0, 1], got {r!r}")
+    alpha = check_positive(alpha, "alpha")
+    if X * (Y + 1) > BUF:
+        raise ValueError(f"X (Y + 1) = {X * (Y + 1)} exceeds the uniform buffer of {BUF}: use fewer prompts or responses")
+    u = np.asarray(uniform_buffer(key))
+    g = gamma_dist.ppf(u[: X * Y], alpha).reshape(X, Y)
+    dead = g.sum(axis=1) == 0  # every draw underflowed: keep the largest uniform
+    g[dead, np.argmax(u[: X * Y].reshape(X, Y)[dead], axis=1)] = 1.0
+    table = g / g.sum(axis=1, keepdims=True)
+    order = np.argsort(-table, axis=1, kind="stable")
+    mode_correct = u[X * Y : X * Y + X] >= r
+    target = np.where(mode_correct, order[:, 0], order[:, rank - 1])
+    correct = np.zeros((X, Y), dtype=bool)
+    correct[np.arange(X), target] = True
+    return TabularLM(table), correct, mode_correct
