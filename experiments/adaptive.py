@@ -203,7 +203,7 @@ def plot(r: dict, path_stem: str) -> None:
     ax = axes[0, 0]
     P = r["points"]
     eps = np.array([p["eps"] for p in P])
-    for k, (name, lab) in enumerate((("fixed", "fixed-N SFT (N = N_pop)"), ("adaptive", "adaptive SFT (Eq. 10)"))):
+    for k, (name, lab) in enumerate((("fixed", "fixed-N SFT (min over n, N)"), ("adaptive", "adaptive SFT (Eq. 10; min over n, mu_stop)"))):
         col = style.COLORS[k]
         ok = [p for p in P if p[name]["m"]]
         x = np.array([p["eps"] for p in ok])

@@ -201,7 +201,7 @@ def plot(r: dict, path_stem: str) -> None:
         ax.set_ylim(ymin, ymax)
         ax.legend(loc="upper right" if name != "C_cov" else "upper left", fontsize=7)
     fig.suptitle(f"SFT-Sharpening on the hard family (d = {r['d']}, realizable BoN product class): smallest m with "
-                 f"P[err <= eps] >= {1 - r['rho']:g}, N = N_pop(eps/2), n searched", fontsize=10)
+                 f"P[err <= eps] >= {1 - r['rho']:g}, minimized over (n, N)", fontsize=10)
     style.save(fig, path_stem)
 
 
