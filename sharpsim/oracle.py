@@ -39,7 +39,7 @@ import numpy as np
 
 from . import core
 from ._validate import check_int, check_positive, log_table_of, mu_of
-from .sampling import adaptive_one, best_of_n_table_core
+from .sampling import MAX_DRAWS, adaptive_one, best_of_n_table_core
 
 __all__ = [
     "Oracle",
@@ -340,7 +340,7 @@ class Oracle:
         self.queries += N * int(x.shape[0])
         return np.asarray(y), np.asarray(self._logp[x, y])
 
-    def adaptive(self, key, x, mu_stop: float, max_draws: int = 10**7):
+    def adaptive(self, key, x, mu_stop: float, max_draws: int = MAX_DRAWS):
         """Adaptive best-of-N with Eq. (10) -> (y [B], log pi_base(y|x) [B], draws [B]); charges sum(draws)."""
         mu_stop = check_positive(mu_stop, "mu_stop")
         x = self._check_x(x)
@@ -387,7 +387,7 @@ class Oracle:
         self.queries += int(d.queries)
         return d
 
-    def adaptive_data(self, key, n: int, mu_stop: float, max_draws: int = 10**7) -> Draws:
+    def adaptive_data(self, key, n: int, mu_stop: float, max_draws: int = MAX_DRAWS) -> Draws:
         """n prompts, adaptive best-of-N with Eq. (10) on each (SPEC 5.5)."""
         n = check_int(n, "n")
         mu_stop = check_positive(mu_stop, "mu_stop")

@@ -41,10 +41,6 @@ def _resolve(instance):
     return model, repr(model), None, {"kind": "table"}
 
 
-def _finite_or_none(v):
-    return v if (v is not None and math.isfinite(v)) else None
-
-
 def bounds_report(
     model_or_instance,
     eps,

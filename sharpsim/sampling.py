@@ -26,6 +26,11 @@ from ._validate import check_int, check_key, check_positive, check_size, log_tab
 
 __all__ = ["BoNResult", "best_of_n", "best_of_n_exact", "adaptive_best_of_n"]
 
+MAX_DRAWS = 10**7
+"""The one default cap on the draws of an adaptive best-of-N run (sampler, oracle and learner):
+Eq. (10) stops long before it on every instance of the catalogue; it only bounds a runaway loop.
+Runs that hit it are flagged (``truncated``)."""
+
 
 class BoNResult(NamedTuple):
     """Outcome of a best-of-N call.
@@ -202,7 +207,7 @@ def adaptive_core(keys, logp_rows, log_mu_stop, max_draws):
     return y.astype(jnp.int64), k, trunc
 
 
-def adaptive_best_of_n(key, base, x, mu_stop, max_draws: int = 10**6) -> BoNResult:
+def adaptive_best_of_n(key, base, x, mu_stop, max_draws: int = MAX_DRAWS) -> BoNResult:
     """Adaptive best-of-N with the stopping rule of Eq. (10) (SPEC 5.5, Appendix D).
 
     Draw y_1, y_2, ... ~ pi_base(.|x) and stop at

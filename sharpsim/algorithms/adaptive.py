@@ -19,14 +19,12 @@ from .._validate import check_int, check_open_unit, check_positive
 from ..classes import MLE_CORES, counts_core
 from ..evaluation import error_core
 from ..oracle import Oracle, adaptive_draws_core, capacity
+from ..sampling import MAX_DRAWS
 from ..quantities import adaptive_coverage
 from .result import Batch, LearnerResult, Trial
 
 __all__ = ["adaptive_core", "adaptive_sft_sharpening", "adaptive_batch", "adaptive_prescription", "MAX_DRAWS"]
 
-MAX_DRAWS = 10**7
-"""Default cap on the draws of one adaptive best-of-N run (Eq. 10 stops long before on every
-instance of the catalogue; the cap only bounds a runaway loop)."""
 CHUNK_ELEMENTS = 1 << 20
 """Engine chunking: about this many prompt slots per vmapped chunk of trials."""
 
