@@ -159,3 +159,55 @@ def test_bon_law_equals_literal_twin_on_a_long_row_with_ties():
     with np.errstate(divide="ignore"):
         j = jnp.asarray(np.log(g / g.sum())[None, :])
     np.testing.assert_array_equal(_bits(core.bon_law(j, 16.0)), _bits(_bon_literal(j, 16.0)))
+
+
+# --------------------------------------------------------------------------- validation
+from sharpsim import AutoregressiveLM  # noqa: E402
+from sharpsim._validate import check_table, row_sums  # noqa: E402  (the function under test)
+
+
+@pytest.mark.parametrize("Y", list(range(1, 12)) + [16, 33])
+def test_row_sums_equal_numpy_sum_bit_for_bit(Y):
+    rng = np.random.default_rng(Y)
+    a = rng.random((2000, Y)) * 10.0 ** rng.uniform(-30, 0, (2000, 1))
+    a[::7, 0] = 0.0
+    np.testing.assert_array_equal(row_sums(a).view(np.int64), a.sum(axis=1).view(np.int64))
+
+
+def test_check_table_equals_literal_normalisation_and_keeps_its_errors():
+    rng = np.random.default_rng(3)
+    p = rng.random((500, 4))
+    p /= p.sum(axis=1, keepdims=True)
+    lit = p / p.sum(axis=1)[:, None]
+    own = p.copy()
+    out = check_table(own, "t", copy=False)
+    assert out is own  # normalised in place
+    np.testing.assert_array_equal(out.view(np.int64), lit.view(np.int64))
+    np.testing.assert_array_equal(check_table(p, "t").view(np.int64), lit.view(np.int64))
+    for bad, msg in [(np.nan, "contains NaN"), (np.inf, "infinite"), (-0.1, "negative probability")]:
+        q = p.copy()
+        q[3, 2] = bad
+        with pytest.raises(ValueError, match=msg):
+            check_table(q, "t")
+    with pytest.raises(ValueError, match="must sum to 1"):
+        check_table(p * 1.1, "t")
+
+
+@pytest.mark.parametrize("V, H", [(2, 5), (4, 6), (9, 3)])
+def test_autoregressive_construction_equals_literal_twin(V, H):
+    rng = np.random.default_rng(V * H)
+    conds = []
+    for h in range(H):
+        g = rng.standard_exponential((2, V**h, V))
+        g[g < 0.2] = 0.0
+        g[..., 0] += 0.1
+        conds.append(g / g.sum(axis=-1, keepdims=True))
+    before = [c.copy() for c in conds]
+    m = AutoregressiveLM(conds)
+    for c, b in zip(conds, before):
+        np.testing.assert_array_equal(c, b)  # the caller's arrays are untouched
+    for c, got in zip(conds, m.conditionals):
+        flat = c.reshape(-1, V).astype(np.float64)
+        with np.errstate(divide="ignore"):
+            lit = np.log(flat / flat.sum(axis=1)[:, None]).reshape(c.shape)
+        np.testing.assert_array_equal(got.view(np.int64), lit.view(np.int64))
