@@ -95,9 +95,12 @@ def bench_sampling(cfg):
     return {
         "cases": cases,
         "notes": (
-            "sharpsim.best_of_n now runs best_of_n_table_core: CDF and tie snapping once per table "
-            "row [X, Y], then a branchless binary search of each draw in its row; best_of_n_core "
-            "(the per-row core kept for callers holding rows [B, Y]) and 'previous' (the replaced "
-            "path) gather the B prompt rows and redo that work per prompt."
+            "sharpsim.best_of_n (issue 12): the tie-snapped table is computed once per table and cached "
+            "(keyed by the table's bits), all B * N draws use one padded flat binary search (a 1-D gather "
+            "and a compare per step), argmax is two single-operand reductions, and the draws and the "
+            "pick are two compiled calls (fused into one XLA:CPU program the score gather cost several "
+            "times the search). best_of_n_table_core (used by the oracle) is the same code with "
+            "snap_ties inside; best_of_n_core and 'previous' gather the B prompt rows. The threefry "
+            "uniforms (piece) are the floor: the bits of the draws must not change."
         ),
     }
