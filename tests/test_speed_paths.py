@@ -133,7 +133,7 @@ def _bits(a):
     return np.asarray(a).view(np.int64)
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(2))
 def test_bon_law_and_snap_ties_equal_literal_twin_bit_for_bit(seed):
     rng = np.random.default_rng(100 + seed)
     X, Y = int(rng.integers(1, 8)), int(rng.integers(1, 400))
