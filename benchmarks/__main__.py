@@ -125,7 +125,8 @@ def main(argv=None) -> int:
     t_start = time.perf_counter()
     load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     registry = load_all()
-    names = args.only or [n for n, b in registry.items() if args.full or not b.slow]
+    names = args.only or [n for n, b in registry.items()
+                          if (args.full or not b.slow) and not (args.quick and b.full_only)]
     unknown = [n for n in names if n not in registry]
     if unknown:
         ap.error(f"unknown benchmark(s) {unknown}; available: {list(registry)}")

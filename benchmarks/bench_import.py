@@ -28,6 +28,7 @@ def _probe(mod: str) -> tuple[float, float]:
     "import",
     description="`import sharpsim` (and `import sharpsim.cli`) in a fresh process, measured after `import jax`",
     target="sharpsim_beyond_jax_s <= 2 (seconds of `import sharpsim` after jax is imported)",
+    full_only=True,
 )
 def bench_import(cfg):
     reps = max(3, cfg.repeats // 2)

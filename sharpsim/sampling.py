@@ -143,13 +143,18 @@ _snap_table = jax.jit(jax.vmap(core.snap_ties))
 
 _SNAP_CACHE: list = []
 _SNAP_CACHE_SIZE = 4
+_SNAP_CACHE_MAX_ENTRIES = 2**22
+"""Tables above this many entries are snapped on every call, not cached (bounds the cache's memory)."""
 
 
 def snapped_table(lp: np.ndarray):
     """``vmap(core.snap_ties)`` of a log table [X, Y], cached: the last few tables are kept with a
     copy of their bits, and a table whose bits match one of them reuses its snapped table (a
-    bitwise compare costs far less than the sort). Returns a jax array [X, Y]."""
+    bitwise compare costs far less than the sort). Tables above 2^22 entries are not cached.
+    Returns a jax array [X, Y]."""
     lp = np.ascontiguousarray(lp, dtype=np.float64)
+    if lp.size > _SNAP_CACHE_MAX_ENTRIES:
+        return _snap_table(jnp.asarray(lp))
     bits = lp.view(np.int64)
     for i, (old_bits, snapped) in enumerate(_SNAP_CACHE):
         if old_bits.shape == bits.shape and np.array_equal(old_bits, bits):
