@@ -121,6 +121,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     ap.add_argument("--full", action="store_true",
                     help="also run the slow benchmarks (reproduce: minutes), which otherwise run only with --only")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the other benchmarks of the existing results file (e.g. after --only reproduce)")
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
     load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
@@ -145,6 +147,7 @@ def main(argv=None) -> int:
             ratios = {k: (v / base if (v is not None and base) else None) for k, v in peak.items()}
             res["memory"] = {"baseline": MEMORY_BASELINE.get(name), "peak_mib": peak, "ratios": ratios, "raw": mem}
         res["wall_s"] = time.perf_counter() - t0
+        res["date"] = time.strftime("%Y-%m-%d %H:%M:%S")
         results["benchmarks"][name] = res
     results["settings"] = {
         "quick": cfg.quick,
@@ -164,6 +167,16 @@ def main(argv=None) -> int:
                 f"{load_end:.1f} at the end on {cores} cores (other work running), so absolute "
                 "times are noisy; the ratios are timed in one process.")
     out = Path(args.out)
+    if args.merge and out.exists():
+        old = json.loads(out.read_text())
+        kept = {k: v for k, v in old.get("benchmarks", {}).items() if k not in results["benchmarks"]}
+        results["benchmarks"] = {**kept, **results["benchmarks"]}
+        results["settings"]["merged_from"] = {"date": old.get("settings", {}).get("date"), "benchmarks": list(kept)}
+        for k in ("repeats", "quick", "load_note"):
+            if k in old.get("settings", {}) and k != "load_note":
+                results["settings"][k] = old["settings"][k]
+        if old.get("settings", {}).get("load_note") and "load_note" not in results["settings"]:
+            results["settings"]["load_note"] = old["settings"]["load_note"]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1, default=float))
     md_path = HERE / "RESULTS.md" if out.resolve() == (HERE / "results.json").resolve() else out.with_suffix(".md")

@@ -20,7 +20,9 @@ ROWS = [
     ("BoN sampling, 10^4 prompts x N = 64 over 1000 responses", "bon_sampling", "X=100, Y=1000, N=64, B=10000", "speedup_vs_numpy", "x numpy", ">=", 3.0),
     ("MC engine, SFT trials/s vs the per-trial loop", "mc_engine", "", "speedup_vs_reference_loop", "x the per-trial loop", ">=", 300.0),
     ("warm `reproduce --quick` (wall s)", "reproduce", "reproduce --quick (all", "warm_s", "s", "<=", 20.0),
-    ("warm `reproduce --quick`: compile share (cold - warm) / cold", "reproduce", "reproduce --quick (all", "compile_share_of_cold", "", "<=", 0.2),
+    ("cold `reproduce --quick`: share the compilation cache saves, (cold - warm) / cold (informational; "
+     "the issue's < 0.2 compile share of a warm run needs a profiler)", "reproduce", "reproduce --quick (all",
+     "compile_share_of_cold", "", None, None),
     ("`import sharpsim` beyond `import jax` (s)", "import", "", "sharpsim_beyond_jax_s", "s", "<=", 2.0),
 ]
 
@@ -50,13 +52,13 @@ def rows(results: dict) -> list[dict]:
     for what, bench, prefix, key, unit, op, target in ROWS:
         c = _find_case(results, bench, prefix)
         v = None if c is None else c["ratios"].get(key)
-        if v is None:
+        if v is None or target is None:
             status = "-"
         else:
             status = "met" if (v <= target if op == "<=" else v >= target) else "missed"
         out.append({
             "what": what, "benchmark": bench, "value": v, "measured": _fmt(v, unit),
-            "target": f"{op} {target:g}" + (f" {unit}" if unit else ""),
+            "target": "-" if target is None else f"{op} {target:g}" + (f" {unit}" if unit else ""),
             "status": status,
         })
     return out
@@ -73,6 +75,8 @@ def header(results: dict) -> str:
         f"(backend {m.get('jax_backend', '?')}), numpy {m.get('numpy', '?')}; median of "
         f"{s.get('repeats', '?')} calls, ratios timed in one process."
         + (f" {load}" if load else "")
+        + (f" Rows of {', '.join(s['merged_from']['benchmarks'])} from the run of {s['merged_from']['date']}."
+           if s.get("merged_from") else "")
     )
 
 
