@@ -49,20 +49,24 @@ class Benchmark:
     memory: Callable | None = None
     order: int = 0
     slow: bool = False
+    full_only: bool = False
     extra: dict = field(default_factory=dict)
 
 
 REGISTRY: dict[str, Benchmark] = {}
 
 
-def register(name: str, description: str, target: str, memory: Callable | None = None, slow: bool = False):
+def register(name: str, description: str, target: str, memory: Callable | None = None, slow: bool = False,
+             full_only: bool = False):
     """Decorator adding ``fn(cfg)`` to :data:`REGISTRY` under ``name`` (run in registration order).
 
-    ``slow`` benchmarks run only when named with ``--only`` or with ``--full``.
+    ``slow`` benchmarks run only when named with ``--only`` or with ``--full``; ``full_only`` ones
+    are skipped by ``--quick`` unless named (they have no small size).
     """
 
     def deco(fn):
-        REGISTRY[name] = Benchmark(name, fn, description, target, memory, order=len(REGISTRY), slow=slow)
+        REGISTRY[name] = Benchmark(name, fn, description, target, memory, order=len(REGISTRY), slow=slow,
+                                   full_only=full_only)
         return fn
 
     return deco
@@ -177,6 +181,6 @@ def machine_info() -> dict:
 
 def load_all() -> dict[str, Benchmark]:
     """Import the benchmark modules (which register themselves) and return :data:`REGISTRY`."""
-    from . import bench_ar, bench_bon_law, bench_engine, bench_reproduce, bench_sampling  # noqa: F401
+    from . import bench_ar, bench_bon_law, bench_engine, bench_import, bench_reproduce, bench_sampling  # noqa: F401
 
     return dict(sorted(REGISTRY.items(), key=lambda kv: kv[1].order))

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from . import Config, load_all, machine_info
+from .issue import markdown_table, text_table
 
 HERE = Path(__file__).resolve().parent
 
@@ -59,6 +60,12 @@ def markdown(results: dict) -> str:
         f"Mode: {'quick' if results['settings']['quick'] else 'full'}; median of "
         f"{results['settings']['repeats']} timed calls after one warm-up call; generated "
         f"{results['settings']['date']}; total {results['settings']['wall_s']:.1f} s.",
+        "",
+        "## Issue 12 targets",
+        "",
+        markdown_table(results),
+        "",
+        "## Every case",
         "",
         "| benchmark | case | headline ratio | value | target | met |",
         "|---|---|---|---|---|---|",
@@ -114,10 +121,14 @@ def main(argv=None) -> int:
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     ap.add_argument("--full", action="store_true",
                     help="also run the slow benchmarks (reproduce: minutes), which otherwise run only with --only")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the other benchmarks of the existing results file (e.g. after --only reproduce)")
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
+    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     registry = load_all()
-    names = args.only or [n for n, b in registry.items() if args.full or not b.slow]
+    names = args.only or [n for n, b in registry.items()
+                          if (args.full or not b.slow) and not (args.quick and b.full_only)]
     unknown = [n for n in names if n not in registry]
     if unknown:
         ap.error(f"unknown benchmark(s) {unknown}; available: {list(registry)}")
@@ -136,6 +147,7 @@ def main(argv=None) -> int:
             ratios = {k: (v / base if (v is not None and base) else None) for k, v in peak.items()}
             res["memory"] = {"baseline": MEMORY_BASELINE.get(name), "peak_mib": peak, "ratios": ratios, "raw": mem}
         res["wall_s"] = time.perf_counter() - t0
+        res["date"] = time.strftime("%Y-%m-%d %H:%M:%S")
         results["benchmarks"][name] = res
     results["settings"] = {
         "quick": cfg.quick,
@@ -145,13 +157,33 @@ def main(argv=None) -> int:
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "wall_s": time.perf_counter() - t_start,
     }
+    if load_start is not None:
+        load_end = os.getloadavg()[0]
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        results["settings"]["loadavg_1min"] = [round(load_start, 2), round(load_end, 2)]
+        if max(load_start, load_end) > 0.75 * cores:
+            results["settings"]["load_note"] = (
+                f"Measured under load: 1-min load average {load_start:.1f} at the start and "
+                f"{load_end:.1f} at the end on {cores} cores (other work running), so absolute "
+                "times are noisy; the ratios are timed in one process.")
     out = Path(args.out)
+    if args.merge and out.exists():
+        old = json.loads(out.read_text())
+        kept = {k: v for k, v in old.get("benchmarks", {}).items() if k not in results["benchmarks"]}
+        results["benchmarks"] = {**kept, **results["benchmarks"]}
+        results["settings"]["merged_from"] = {"date": old.get("settings", {}).get("date"), "benchmarks": list(kept)}
+        for k in ("repeats", "quick", "load_note"):
+            if k in old.get("settings", {}) and k != "load_note":
+                results["settings"][k] = old["settings"][k]
+        if old.get("settings", {}).get("load_note") and "load_note" not in results["settings"]:
+            results["settings"]["load_note"] = old["settings"]["load_note"]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1, default=float))
     md_path = HERE / "RESULTS.md" if out.resolve() == (HERE / "results.json").resolve() else out.with_suffix(".md")
     md = markdown(results)
     md_path.write_text(md + "\n")
     print(md)
+    print("\n" + text_table(results))
     print(f"\n[benchmarks] wrote {out} and {md_path}", file=sys.stderr)
     return 0
 

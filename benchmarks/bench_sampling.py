@@ -44,11 +44,11 @@ def _memory(quick: bool):
 @register(
     "bon_sampling",
     description="literal best-of-N sampling on a tabular model: B prompts x N draws, each scored by log pi_base",
-    target="speedup_vs_numpy >= 2 (numpy time / sharpsim.best_of_n time)",
+    target="speedup_vs_numpy >= 3 (numpy time / sharpsim.best_of_n time) at both sizes",
     memory=_memory,
 )
 def bench_sampling(cfg):
-    sizes = [(10, 100, 8, 200)] if cfg.quick else [(100, 1000, 64, 10**4)]
+    sizes = [(10, 100, 8, 200)] if cfg.quick else [(100, 1000, 64, 1000), (100, 1000, 64, 10**4)]
     cases = []
     for X, Y, N, B in sizes:
         impls = _setup(X, Y, N, B)
@@ -86,7 +86,7 @@ def bench_sampling(cfg):
                 secs,
                 ratios,
                 headline="speedup_vs_numpy",
-                target=2.0,
+                target=3.0,
                 higher_is_better=True,
                 responses_per_second=throughput,
                 agreement=agree,
@@ -95,9 +95,12 @@ def bench_sampling(cfg):
     return {
         "cases": cases,
         "notes": (
-            "sharpsim.best_of_n now runs best_of_n_table_core: CDF and tie snapping once per table "
-            "row [X, Y], then a branchless binary search of each draw in its row; best_of_n_core "
-            "(the per-row core kept for callers holding rows [B, Y]) and 'previous' (the replaced "
-            "path) gather the B prompt rows and redo that work per prompt."
+            "sharpsim.best_of_n (issue 12): the tie-snapped table is computed once per table and cached "
+            "(keyed by the table's bits), all B * N draws use one padded flat binary search (a 1-D gather "
+            "and a compare per step), argmax is two single-operand reductions, and the draws and the "
+            "pick are two compiled calls (fused into one XLA:CPU program the score gather cost several "
+            "times the search). best_of_n_table_core (used by the oracle) is the same code with "
+            "snap_ties inside; best_of_n_core and 'previous' gather the B prompt rows. The threefry "
+            "uniforms (piece) are the floor: the bits of the draws must not change."
         ),
     }

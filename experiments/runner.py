@@ -2,7 +2,8 @@
 
 Layout under ``out``: ``results/<name>.json`` and ``figures/<name>.{png,pdf}`` for the full
 configuration; ``results/<name>.quick.json`` and ``figures/quick/<name>.{png,pdf}`` for the quick
-one, so a quick smoke run never overwrites the committed figures.
+one, so a quick smoke run never overwrites the committed figures. Full runs write a vector PDF;
+quick runs wrap the PNG's raster in the PDF (no second rendering) unless ``SHARPSIM_PDF=1``.
 A results file holds the experiment name, the sharpsim version, the config, the wall time and
 the results. It is reused (the run skipped) when its config and version match, unless ``force``.
 Each experiment's results are written as soon as it finishes, so an interrupted
@@ -96,7 +97,10 @@ def run_one(name: str, *, quick: bool = False, out: str = ".", force: bool = Fal
         }
         write_json_atomic(res_path, record)
         record["reused"] = False
-    mod.plot(record["results"], fig_stem)
+    from . import style
+
+    with style.vector_pdf(not quick):  # the vector PDF only in full runs (or SHARPSIM_PDF=1)
+        mod.plot(record["results"], fig_stem)
     record["figures"] = [f"{fig_stem}.png", f"{fig_stem}.pdf"]
     record["summary"] = mod.summary(record["results"])
     return record

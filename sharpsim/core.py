@@ -64,6 +64,20 @@ def order_key(lp):
     return jnp.where(i < 0, i ^ jnp.int64(_LOW63), i)
 
 
+def _cummax(v):
+    """Running maximum of a row [Y] (== ``jax.lax.cummax``; exact, so any order gives the same result).
+
+    A log-depth associative scan: XLA:CPU lowers ``lax.cummax`` / ``cummin`` to a reduce-window
+    that costs several times a sort on rows of 10^3-10^6 (benchmarks/RESULTS.md, bon_law).
+    """
+    return jax.lax.associative_scan(jnp.maximum, v)
+
+
+def _cummin_reverse(v):
+    """Running minimum from the right of a row [Y] (== ``jax.lax.cummin(v, reverse=True)``)."""
+    return jax.lax.associative_scan(jnp.minimum, v, reverse=True)
+
+
 def argsort_rows(lp):
     """Exact stable ascending argsort of a float64 row [Y] (== ``jnp.argsort(lp, stable=True)``).
 
@@ -85,7 +99,7 @@ def argsort_rows(lp):
     perm1 = p1 & ((1 << b) - 1)
     hi_sorted = p1 >> b
     new_block = jnp.concatenate([jnp.ones(1, dtype=bool), hi_sorted[1:] != hi_sorted[:-1]])
-    block = jax.lax.cummax(jnp.where(new_block, idx, 0))
+    block = _cummax(jnp.where(new_block, idx, 0))
     lo = (u[perm1] & jnp.uint64((1 << s) - 1)).astype(jnp.int64)
     p2 = jax.lax.sort((block << (s + b)) | (lo << b) | idx, is_stable=False)
     return perm1[p2 & ((1 << b) - 1)]
@@ -102,9 +116,9 @@ def tie_groups_sorted(asc):
     gap = jnp.diff(asc)
     brk = jnp.concatenate([jnp.ones(1, dtype=bool), ~(gap <= tie_tol(asc[1:]))])
     idx = jnp.arange(Y)
-    start = jax.lax.cummax(jnp.where(brk, idx, 0))
+    start = _cummax(jnp.where(brk, idx, 0))
     brk_next = jnp.concatenate([brk[1:], jnp.ones(1, dtype=bool)])
-    end = jax.lax.cummin(jnp.where(brk_next, idx + 1, Y), reverse=True)
+    end = _cummin_reverse(jnp.where(brk_next, idx + 1, Y))
     return start, end
 
 
@@ -210,13 +224,15 @@ def _bon_row(lp, N):
     A = jnp.concatenate([jnp.zeros(1), jnp.cumsum(p_asc)])  # A[k]: sum of the k smallest
     D = jnp.concatenate([jnp.zeros(1), jnp.cumsum(p_asc[::-1])])  # D[k]: sum of the k largest
     total = D[Y]
-    t_gt = D[Y - n_le] / total  # mass strictly above this level
-    t_ge = D[Y - n_lt] / total  # mass at or above this level
-    s_le = A[n_le] / total
-    s_lt = A[n_lt] / total
-    # log S_<=(v), log S_<(v), each from whichever side is accurate
-    log_s_le = jnp.where(t_gt < 0.5, jnp.log1p(-jnp.minimum(t_gt, 1.0)), jnp.log(s_le))
-    log_s_lt = jnp.where(t_ge < 0.5, jnp.log1p(-jnp.minimum(t_ge, 1.0)), jnp.log(s_lt))
+    # log S over the k smallest, for every boundary k = 0..Y, each from whichever side is
+    # accurate (t: mass of the Y - k largest, s: mass of the k smallest); the levels then read
+    # log S_<=(v) = logS[n_le], log S_<(v) = logS[n_lt] (2 logs per boundary, not 4 per entry)
+    k = jnp.arange(Y + 1)
+    t = D[Y - k] / total
+    s = A / total
+    logS = jnp.where(t < 0.5, jnp.log1p(-jnp.minimum(t, 1.0)), jnp.log(s))
+    log_s_le = logS[n_le]
+    log_s_lt = logS[n_lt]
     a = N * log_s_le
     b = N * log_s_lt
     safe_a = jnp.where(jnp.isneginf(a), 0.0, a)

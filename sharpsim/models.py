@@ -302,7 +302,12 @@ class AutoregressiveLM(_TableModel):
             ctx.append(c_h)
             flat = arr.reshape(-1, V)
             name = f"conditionals[{h - 1}]"
-            flat = check_log_table(flat, name) if log else _log_of(check_table(flat, name))
+            if log:
+                flat = check_log_table(flat, name)
+            else:  # check_table returns a fresh array: take its log in place (validation speed)
+                flat = check_table(flat, name, copy=False)  # arr is as_float_array's own copy
+                with np.errstate(divide="ignore"):
+                    np.log(flat, out=flat)
             conds.append(flat.reshape(arr.shape))
         self._cond = conds
         self.context_lengths = tuple(ctx)

@@ -69,17 +69,50 @@ def best_of_n_core(key, logp_rows, N_static_draws):
 def _count_le_rows(cdf, x, q):
     """#{j : cdf[x_b, j] <= q_bn} for queries q [B, N] in rows x [B] of cdf [X, Y].
 
-    Equals ``searchsorted(cdf[x_b], q_bn, side="right")``: a branchless binary search that
-    gathers single entries cdf[x, j], so the [B, Y] rows are never materialized.
+    Equals ``searchsorted(cdf[x_b], q_bn, side="right")`` (the literal twin in the tests): one
+    batched branchless binary search over the flattened table. Each row is padded with ``+inf``
+    to L = 2^bitlength(Y) > Y entries, so every step is one 1-D gather and one compare (no bounds
+    test, no [B, Y] rows materialized); the count never exceeds Y since the padding is never <= q.
     """
-    Y = cdf.shape[1]
-    pos = jnp.zeros(q.shape, dtype=jnp.int64)
-    xr = x[:, None]
-    for k in reversed(range(max(1, Y.bit_length()))):
+    X, Y = cdf.shape
+    L = 1 << max(1, Y.bit_length())
+    flat = jnp.concatenate([cdf, jnp.full((X, L - Y), jnp.inf, dtype=cdf.dtype)], axis=1).reshape(-1)
+    base = (x.astype(jnp.int64) * L)[:, None]
+    pos = jnp.broadcast_to(base, q.shape)
+    for k in reversed(range(L.bit_length() - 1)):
         cand = pos + (1 << k)
-        val = cdf[xr, jnp.minimum(cand, Y) - 1]
-        pos = jnp.where((cand <= Y) & (val <= q), cand, pos)
-    return pos
+        pos = jnp.where(flat[cand - 1] <= q, cand, pos)
+    return pos - base
+
+
+def _bon_draw(key, logp_table, x, N):
+    """First half of the table cores: N inverse-CDF draws per prompt -> (draws [B, N], tie-break key)."""
+    B = x.shape[0]
+    Y = logp_table.shape[-1]
+    k1, k2 = jax.random.split(key)
+    u = jax.random.uniform(k1, (B, N), dtype=jnp.float64)
+    cdf = jnp.cumsum(jnp.exp(logp_table), axis=-1)
+    draws = _count_le_rows(cdf, x, u * cdf[x, -1][:, None])
+    return jnp.minimum(draws, Y - 1), k2
+
+
+def _bon_pick(k2, scores_table, x, draws):
+    """Second half: tie-snapped scores of the draws, a uniformly random draw among the best -> y [B]."""
+    B, N = draws.shape
+    Y = scores_table.shape[-1]
+    scores = scores_table.reshape(-1)[x.astype(jnp.int64)[:, None] * Y + draws]
+    best = jnp.max(scores, axis=-1, keepdims=True)
+    prio = jax.random.uniform(k2, (B, N), dtype=jnp.float64)
+    w = jnp.where(scores == best, prio, -1.0)
+    # == jnp.argmax(w, axis=-1) (the first maximum), as single-operand reductions (XLA:CPU's
+    # variadic (value, index) reduce behind argmax is slow)
+    col = jnp.arange(N, dtype=jnp.int64)[None, :]
+    pick = jnp.min(jnp.where(w == jnp.max(w, axis=-1, keepdims=True), col, N), axis=-1)
+    return jnp.max(jnp.where(col == pick[:, None], draws, -1), axis=-1)
+
+
+_bon_draw_jit = jax.jit(_bon_draw, static_argnums=3)
+_bon_pick_jit = jax.jit(_bon_pick)
 
 
 @jax.jit
@@ -93,19 +126,50 @@ def best_of_n_table_core(key, logp_table, x, N_static_draws):
     once per prompt occurrence, and each draw searches its row in place (no [B, Y] gather).
     Returns (y [B], draws [B, N]).
     """
-    B = x.shape[0]
-    N = N_static_draws.shape[0]
-    Y = logp_table.shape[-1]
-    k1, k2 = jax.random.split(key)
-    u = jax.random.uniform(k1, (B, N), dtype=jnp.float64)
-    cdf = jnp.cumsum(jnp.exp(logp_table), axis=-1)
-    draws = _count_le_rows(cdf, x, u * cdf[x, -1][:, None])
-    draws = jnp.minimum(draws, Y - 1)
-    scores = jax.vmap(core.snap_ties)(logp_table)[x[:, None], draws]
-    best = jnp.max(scores, axis=-1, keepdims=True)
-    prio = jax.random.uniform(k2, (B, N), dtype=jnp.float64)
-    pick = jnp.argmax(jnp.where(scores == best, prio, -1.0), axis=-1)
-    return jnp.take_along_axis(draws, pick[:, None], axis=-1)[:, 0], draws
+    draws, k2 = _bon_draw(key, logp_table, x, N_static_draws.shape[0])
+    snapped = jax.vmap(core.snap_ties)(logp_table)
+    return _bon_pick(k2, snapped, x, draws), draws
+
+
+def best_of_n_snapped_core(key, logp_table, snapped_table, x, N_static_draws):
+    """:func:`best_of_n_table_core` with the tie-snapped table ``snapped_table`` [X, Y]
+    (= ``vmap(core.snap_ties)(logp_table)``) given, so a model's table is snapped once, not per call.
+
+    Two compiled calls (draws, then scores and pick): in one XLA:CPU program the score gather
+    fuses with the search and costs several times the search itself. Same bits as
+    :func:`best_of_n_table_core` for the same key (tested). Returns (y [B], draws [B, N]).
+    """
+    x = jnp.asarray(x)
+    draws, k2 = _bon_draw_jit(key, logp_table, x, N_static_draws.shape[0])
+    return _bon_pick_jit(k2, snapped_table, x, draws), draws
+
+
+_snap_table = jax.jit(jax.vmap(core.snap_ties))
+
+_SNAP_CACHE: list = []
+_SNAP_CACHE_SIZE = 4
+_SNAP_CACHE_MAX_ENTRIES = 2**22
+"""Tables above this many entries are snapped on every call, not cached (bounds the cache's memory)."""
+
+
+def snapped_table(lp: np.ndarray):
+    """``vmap(core.snap_ties)`` of a log table [X, Y], cached: the last few tables are kept with a
+    copy of their bits, and a table whose bits match one of them reuses its snapped table (a
+    bitwise compare costs far less than the sort). Tables above 2^22 entries are not cached.
+    Returns a jax array [X, Y]."""
+    lp = np.ascontiguousarray(lp, dtype=np.float64)
+    if lp.size > _SNAP_CACHE_MAX_ENTRIES:
+        return _snap_table(jnp.asarray(lp))
+    bits = lp.view(np.int64)
+    for i, (old_bits, snapped) in enumerate(_SNAP_CACHE):
+        if old_bits.shape == bits.shape and np.array_equal(old_bits, bits):
+            if i:
+                _SNAP_CACHE.insert(0, _SNAP_CACHE.pop(i))
+            return snapped
+    snapped = _snap_table(jnp.asarray(lp))
+    _SNAP_CACHE.insert(0, (bits.copy(), snapped))
+    del _SNAP_CACHE[_SNAP_CACHE_SIZE:]
+    return snapped
 
 
 def best_of_n(key, base, x, N) -> BoNResult:
@@ -119,14 +183,15 @@ def best_of_n(key, base, x, N) -> BoNResult:
     """
     check_key(key)
     N = check_int(N, "N")
-    lp = jnp.asarray(log_table_of(base, "base"))
+    lp_np = np.asarray(log_table_of(base, "base"), dtype=np.float64)
+    lp = jnp.asarray(lp_np)
     x = _check_prompts(x, lp.shape[0])
     check_size(
         x.shape[0] * N,
         f"best_of_n: the literal draws len(x) * N = {x.shape[0]} * {N}",
         "use best_of_n_exact (same law, cost independent of N) or fewer prompts at a time",
     )
-    y, _ = best_of_n_table_core(key, lp, jnp.asarray(x), jnp.zeros(N))
+    y, _ = best_of_n_snapped_core(key, lp, snapped_table(lp_np), jnp.asarray(x), jnp.zeros(N))
     B = x.shape[0]
     return BoNResult(np.asarray(y), np.full(B, N), np.zeros(B, dtype=bool))
 

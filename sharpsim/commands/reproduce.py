@@ -26,7 +26,7 @@ def enable_compilation_cache() -> str:
     path = os.environ.get("SHARPSIM_JAX_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "sharpsim", "jax"))
     os.makedirs(path, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", path)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)  # cache every compile (issue 12)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return path
 

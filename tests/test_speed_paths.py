@@ -1,0 +1,213 @@
+"""Issue 12 fast paths against their literal twins, bit for bit (fixed keys, tables with ties and zeros).
+
+* sampling: the padded flat binary search == numpy.searchsorted(side="right") per row; the cached
+  snapped table == vmap(core.snap_ties); best_of_n (two compiled calls, cached snap) ==
+  best_of_n_table_core == a literal argmax version written here.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import sharpsim
+from sharpsim import core, sampling
+
+
+def _table_with_ties(rng, X, Y):
+    g = rng.standard_exponential((X, Y))
+    g[:, 1:4] = g[:, :1]  # exact ties
+    g[:, 4:6] = g[:, 6:7] * (1 + 1e-14)  # near ties
+    g[:, -3:] = 0.0  # zeros
+    p = g / g.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        return np.log(p)
+
+
+def _literal_bon(key, lp, x, N):
+    """The literal sampler: per-row searchsorted, vmap(snap_ties), jnp.argmax (the replaced code)."""
+    lp = jnp.asarray(lp)
+    x = jnp.asarray(x)
+    B, Y = x.shape[0], lp.shape[1]
+    k1, k2 = jax.random.split(key)
+    u = jax.random.uniform(k1, (B, N), dtype=jnp.float64)
+    cdf = np.asarray(jnp.cumsum(jnp.exp(lp), axis=-1))
+    q = np.asarray(u * jnp.asarray(cdf)[x, -1][:, None])
+    xs = np.asarray(x)
+    draws = np.stack([np.searchsorted(cdf[xs[b]], q[b], side="right") for b in range(B)])
+    draws = np.minimum(draws, Y - 1)
+    scores = np.asarray(jax.vmap(core.snap_ties)(lp))[xs[:, None], draws]
+    best = scores.max(axis=-1, keepdims=True)
+    prio = np.asarray(jax.random.uniform(k2, (B, N), dtype=jnp.float64))
+    pick = np.argmax(np.where(scores == best, prio, -1.0), axis=-1)
+    return draws[np.arange(B), pick], draws
+
+
+@pytest.mark.parametrize("X, Y, N, B", [(3, 7, 5, 40), (4, 1024, 8, 30)])
+def test_best_of_n_fast_paths_equal_literal_twin(X, Y, N, B):
+    rng = np.random.default_rng(X * 1000 + Y)
+    lp = _table_with_ties(rng, X, Y)
+    x = rng.integers(0, X, size=B)
+    key = jax.random.PRNGKey(X + Y + N)
+    y_lit, d_lit = _literal_bon(key, lp, x, N)
+    y_tab, d_tab = sampling.best_of_n_table_core(key, jnp.asarray(lp), jnp.asarray(x), jnp.zeros(N))
+    snapped = sampling.snapped_table(lp)
+    y_fast, d_fast = sampling.best_of_n_snapped_core(key, jnp.asarray(lp), snapped, jnp.asarray(x), jnp.zeros(N))
+    np.testing.assert_array_equal(np.asarray(d_tab), d_lit)
+    np.testing.assert_array_equal(np.asarray(d_fast), d_lit)
+    np.testing.assert_array_equal(np.asarray(y_tab), y_lit)
+    np.testing.assert_array_equal(np.asarray(y_fast), y_lit)
+    y_pub = sharpsim.best_of_n(key, sharpsim.TabularLM(np.exp(lp)), x, N).y
+    np.testing.assert_array_equal(y_pub, np.asarray(
+        sampling.best_of_n_table_core(key, jnp.asarray(sharpsim.TabularLM(np.exp(lp)).log_table()),
+                                      jnp.asarray(x), jnp.zeros(N))[0]))
+
+
+def test_snapped_table_cache_is_keyed_by_bits():
+    rng = np.random.default_rng(7)
+    lp = _table_with_ties(rng, 3, 50)
+    ref = np.asarray(jax.vmap(core.snap_ties)(jnp.asarray(lp)))
+    a = sampling.snapped_table(lp)
+    assert sampling.snapped_table(lp.copy()) is a  # same bits: reused
+    np.testing.assert_array_equal(np.asarray(a), ref)
+    lp2 = lp.copy()
+    lp2[0, 0] = np.nextafter(lp2[0, 0], 0.0)  # one ulp differs: recomputed
+    b = sampling.snapped_table(lp2)
+    assert b is not a
+    np.testing.assert_array_equal(np.asarray(b), np.asarray(jax.vmap(core.snap_ties)(jnp.asarray(lp2))))
+
+
+# --------------------------------------------------------------------------- bon_law / snap_ties
+# The literal twin: the formulation before issue 12 (lax.cummax / cummin, jnp.argsort(stable=True),
+# the two logs of S_<= and S_< taken per entry).
+
+
+def _tie_groups_literal(asc):
+    Y = asc.shape[0]
+    gap = jnp.diff(asc)
+    brk = jnp.concatenate([jnp.ones(1, dtype=bool), ~(gap <= core.tie_tol(asc[1:]))])
+    idx = jnp.arange(Y)
+    start = jax.lax.cummax(jnp.where(brk, idx, 0))
+    brk_next = jnp.concatenate([brk[1:], jnp.ones(1, dtype=bool)])
+    end = jax.lax.cummin(jnp.where(brk_next, idx + 1, Y), reverse=True)
+    return start, end
+
+
+def _bon_row_literal(lp, N):
+    Y = lp.shape[0]
+    order = jnp.argsort(lp, stable=True)
+    asc = lp[order]
+    n_lt, n_le = _tie_groups_literal(asc)
+    p_asc = jnp.exp(asc)
+    A = jnp.concatenate([jnp.zeros(1), jnp.cumsum(p_asc)])
+    D = jnp.concatenate([jnp.zeros(1), jnp.cumsum(p_asc[::-1])])
+    total = D[Y]
+    t_gt = D[Y - n_le] / total
+    t_ge = D[Y - n_lt] / total
+    s_le = A[n_le] / total
+    s_lt = A[n_lt] / total
+    log_s_le = jnp.where(t_gt < 0.5, jnp.log1p(-jnp.minimum(t_gt, 1.0)), jnp.log(s_le))
+    log_s_lt = jnp.where(t_ge < 0.5, jnp.log1p(-jnp.minimum(t_ge, 1.0)), jnp.log(s_lt))
+    a = N * log_s_le
+    b = N * log_s_lt
+    safe_a = jnp.where(jnp.isneginf(a), 0.0, a)
+    level = jnp.where(jnp.isneginf(a), 0.0, jnp.exp(a) * -jnp.expm1(jnp.minimum(b - safe_a, 0.0)))
+    size = (n_le - n_lt).astype(lp.dtype)
+    law_asc = jnp.where(jnp.isneginf(asc), 0.0, level / size)
+    return jnp.zeros_like(lp).at[order].set(law_asc, unique_indices=True)
+
+
+def _snap_literal(lp):
+    order = jnp.argsort(lp, stable=True)
+    asc = lp[order]
+    _, end = _tie_groups_literal(asc)
+    snapped = jnp.where(jnp.isneginf(asc), -jnp.inf, asc[end - 1])
+    return jnp.zeros_like(lp).at[order].set(snapped, unique_indices=True)
+
+
+_bon_literal = jax.jit(jax.vmap(_bon_row_literal, in_axes=(0, None)))
+_snap_rows_literal = jax.jit(jax.vmap(_snap_literal))
+
+
+def _bits(a):
+    return np.asarray(a).view(np.int64)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_bon_law_and_snap_ties_equal_literal_twin_bit_for_bit(seed):
+    rng = np.random.default_rng(100 + seed)
+    X, Y = int(rng.integers(1, 8)), int(rng.integers(1, 400))
+    g = rng.standard_exponential((X, Y))
+    g[g < 0.3] = 0.0  # zeros
+    g[:, 0] += 0.1
+    g[:, Y // 2:] = np.round(g[:, Y // 2:], 1)  # exact ties
+    with np.errstate(divide="ignore"):
+        lp = np.log(g / g.sum(axis=1, keepdims=True))
+    if Y > 3:
+        lp[:, 1] = lp[:, 2] * (1 + 1e-14)  # a near tie
+    j = jnp.asarray(lp)
+    for N in (1.0, 2.0, 16.0, 1e6, 1e300):
+        np.testing.assert_array_equal(_bits(core.bon_law(j, N)), _bits(_bon_literal(j, N)))
+    np.testing.assert_array_equal(_bits(jax.vmap(core.snap_ties)(j)), _bits(_snap_rows_literal(j)))
+
+
+def test_bon_law_equals_literal_twin_on_a_long_row_with_ties():
+    rng = np.random.default_rng(5)
+    g = rng.standard_exponential(20_000)
+    g[:500] = g[0]
+    g[-300:] = 0.0
+    with np.errstate(divide="ignore"):
+        j = jnp.asarray(np.log(g / g.sum())[None, :])
+    np.testing.assert_array_equal(_bits(core.bon_law(j, 16.0)), _bits(_bon_literal(j, 16.0)))
+
+
+# --------------------------------------------------------------------------- validation
+from sharpsim import AutoregressiveLM  # noqa: E402
+from sharpsim._validate import check_table, row_sums  # noqa: E402  (the function under test)
+
+
+@pytest.mark.parametrize("Y", list(range(1, 12)) + [16, 33])
+def test_row_sums_equal_numpy_sum_bit_for_bit(Y):
+    rng = np.random.default_rng(Y)
+    a = rng.random((2000, Y)) * 10.0 ** rng.uniform(-30, 0, (2000, 1))
+    a[::7, 0] = 0.0
+    np.testing.assert_array_equal(row_sums(a).view(np.int64), a.sum(axis=1).view(np.int64))
+
+
+def test_check_table_equals_literal_normalisation_and_keeps_its_errors():
+    rng = np.random.default_rng(3)
+    p = rng.random((500, 4))
+    p /= p.sum(axis=1, keepdims=True)
+    lit = p / p.sum(axis=1)[:, None]
+    own = p.copy()
+    out = check_table(own, "t", copy=False)
+    assert out is own  # normalised in place
+    np.testing.assert_array_equal(out.view(np.int64), lit.view(np.int64))
+    np.testing.assert_array_equal(check_table(p, "t").view(np.int64), lit.view(np.int64))
+    for bad, msg in [(np.nan, "contains NaN"), (np.inf, "infinite"), (-0.1, "negative probability")]:
+        q = p.copy()
+        q[3, 2] = bad
+        with pytest.raises(ValueError, match=msg):
+            check_table(q, "t")
+    with pytest.raises(ValueError, match="must sum to 1"):
+        check_table(p * 1.1, "t")
+
+
+@pytest.mark.parametrize("V, H", [(2, 5), (4, 6), (9, 3)])
+def test_autoregressive_construction_equals_literal_twin(V, H):
+    rng = np.random.default_rng(V * H)
+    conds = []
+    for h in range(H):
+        g = rng.standard_exponential((2, V**h, V))
+        g[g < 0.2] = 0.0
+        g[..., 0] += 0.1
+        conds.append(g / g.sum(axis=-1, keepdims=True))
+    before = [c.copy() for c in conds]
+    m = AutoregressiveLM(conds)
+    for c, b in zip(conds, before):
+        np.testing.assert_array_equal(c, b)  # the caller's arrays are untouched
+    for c, got in zip(conds, m.conditionals):
+        flat = c.reshape(-1, V).astype(np.float64)
+        with np.errstate(divide="ignore"):
+            lit = np.log(flat / flat.sum(axis=1)[:, None]).reshape(c.shape)
+        np.testing.assert_array_equal(got.view(np.int64), lit.view(np.int64))
