@@ -42,7 +42,7 @@ from .quantities import (  # noqa: E402
 )
 from .sampling import BoNResult, adaptive_best_of_n, best_of_n, best_of_n_exact  # noqa: E402
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "ROW_SUM_TOL",
