@@ -15,6 +15,7 @@ import jax
 import numpy as np
 import oracles as O  # tests/ is on sys.path (rootdir conftest, no package)
 import oracles_passk as OP
+from strategies import weighted_rows
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -28,14 +29,7 @@ WEIGHTS = [0.0, 0.0, 1e-200, 1e-20, 0.1, 0.5, 1.0, 1.0, 2.0, 3.0]
 
 
 def _table(draw, X, Y, pool=WEIGHTS):
-    rows = []
-    for _ in range(X):
-        w = draw(st.lists(st.sampled_from(pool), min_size=Y, max_size=Y))
-        if max(w) == 0:
-            w[draw(st.integers(0, Y - 1))] = 1.0
-        w = np.array(w)
-        rows.append(w / w.sum())
-    return np.array(rows)
+    return weighted_rows(draw, X, Y, pool)
 
 
 @st.composite

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import oracles as O  # tests/ is on sys.path (rootdir conftest, no package)
+from strategies import weighted_rows
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -30,14 +31,7 @@ def tables(draw, max_X=3, max_Y=5, min_Y=1, zeros=True):
     X = draw(st.integers(1, max_X))
     Y = draw(st.integers(min_Y, max_Y))
     pool = WEIGHTS if zeros else [w for w in WEIGHTS if w > 0]
-    rows = []
-    for _ in range(X):
-        w = draw(st.lists(st.sampled_from(pool), min_size=Y, max_size=Y))
-        if max(w) == 0:
-            w[draw(st.integers(0, Y - 1))] = 1.0
-        w = np.array(w)
-        rows.append(w / w.sum())
-    return np.array(rows)
+    return weighted_rows(draw, X, Y, pool)
 
 
 @st.composite
