@@ -181,6 +181,14 @@ def machine_info() -> dict:
 
 def load_all() -> dict[str, Benchmark]:
     """Import the benchmark modules (which register themselves) and return :data:`REGISTRY`."""
-    from . import bench_ar, bench_bon_law, bench_engine, bench_import, bench_reproduce, bench_sampling  # noqa: F401
+    from . import (  # noqa: F401
+        bench_ar,
+        bench_bon_law,
+        bench_engine,
+        bench_import,
+        bench_reproduce,
+        bench_sampling,
+        bench_sweep,
+    )
 
     return dict(sorted(REGISTRY.items(), key=lambda kv: kv[1].order))

@@ -78,10 +78,6 @@ QUICK = Config(eps_grid=(0.16, 0.08), trials_fixed=100, trials_adaptive=50, rel_
                stop_mus=(0.73, 3.61), stop_mu_fine=12, stop_reps=500)
 
 
-def total_steps(c: Config) -> int:
-    return 2 * len(c.eps_grid) + 1
-
-
 def _search(c, prob, algorithm, eps, key, n0, trials, presc):
     """The empirical m: the minimum of the oracle's query count over the algorithm's sizes
     (:func:`sharpsim.engine.joint_search` over the registry's grid: n at each N around N_pop for
@@ -100,35 +96,79 @@ def _check(c, prob, algorithm, eps, key, n, **sizes):
                 not_refuted=bool(st.ci[1] >= 1 - c.rho), trials=st.trials, **sizes)
 
 
-def run(c: Config, progress) -> dict:
+def tasks(c: Config) -> list[tuple]:
+    """("fixed", i) / ("adaptive", i): the joint search for fixed-N / adaptive SFT at eps_grid[i];
+    ("check", "fixed") / ("check", "adaptive"): at eps_grid[0], that learner run at its bound's prescribed sizes
+    (only when check_trials > 0; check=None where the prescribed n exceeds check_n_max);
+    ("stopping_exact",): panel (b)'s exact stopping-time curves; ("stopping_sim", j): panel (b)'s simulation at
+    stop_mus[j] on every row."""
+    out = []
+    for i in range(len(c.eps_grid)):
+        out += [("fixed", i), ("adaptive", i)]
+        if i == 0 and c.check_trials > 0:
+            out += [("check", "fixed"), ("check", "adaptive")]
+    return out + [("stopping_exact",)] + [("stopping_sim", j) for j in range(len(c.stop_mus))]
+
+
+def _instance(c: Config, i: int) -> tuple:
+    """Point i of panel (a): its key, problem, the point's header fields, both bounds and the search's first n."""
     key = jax.random.key(c.seed)
     mu_stop = math.log(2.0 / c.delta)
+    eps = c.eps_grid[i]
+    k = jax.random.fold_in(key, 100 + i)
+    Delta = c.Delta_per_eps * eps
+    M = int(round(2 * (c.C_target - 1 + Delta) / Delta))
+    prob = hard_problem_padded(c.d, M, Delta, c.Y_pad, jax.random.fold_in(k, 1))
+    C_cov, L = prob.info["C_cov"], prob.info["log_class_size"]
+    C_bar = float(s.adaptive_coverage(np.exp(prob.logp), prob.mu))  # C_bar_cov = C_cov here (unique argmax)
+    p_star = np.where(np.arange(prob.X) == 0, 1.0, 2.0 / M)
+    N = population_N(p_star, prob.mu, c.delta, eps)
+    n0 = max(1, math.ceil(c.d / Delta))
+    up_f = bounds.sft_sample_complexity(C_cov, L, eps, c.delta, c.rho)
+    up_a = bounds.adaptive_sft_sample_complexity(C_bar, L, eps, c.delta, c.rho)
+    head = dict(eps=eps, Delta=Delta, M=M, C_cov=C_cov, C_bar_cov=C_bar, log_class_size=L, N_pop=N)
+    tail = dict(bound_fixed=up_f.m, bound_adaptive=up_a.m, bound_fixed_n=up_f.n, bound_adaptive_n=up_a.n,
+                draws_bound=(1 + mu_stop) * C_bar)
+    return k, prob, head, tail, up_f, up_a, n0
+
+
+def run_task(c: Config, tid: tuple) -> dict:
+    key = jax.random.key(c.seed)
+    mu_stop = math.log(2.0 / c.delta)
+    if tid[0] == "stopping_exact":
+        return {"rows": _stopping_exact(c, jax.random.fold_in(key, 900))}
+    if tid[0] == "stopping_sim":
+        return {"rows": _stopping_sim(c, jax.random.fold_in(key, 900), tid[1])}
+    if tid[0] == "check":
+        k, prob, _, _, up_f, up_a, _ = _instance(c, 0)
+        eps = c.eps_grid[0]
+        if tid[1] == "fixed":
+            chk = _check(c, prob, "sft", eps, jax.random.fold_in(k, 4), up_f.n, N=up_f.N) if up_f.n <= c.check_n_max \
+                else None
+        else:
+            chk = (_check(c, prob, "adaptive", eps, jax.random.fold_in(k, 5), up_a.n, mu_stop=mu_stop)
+                   if up_a.n <= c.check_n_max else None)
+        return {"check": chk}
+    name, i = tid
+    k, prob, head, tail, up_f, up_a, n0 = _instance(c, i)
+    eps = c.eps_grid[i]
+    if name == "fixed":
+        return {"head": head, "tail": tail,
+                "search": _search(c, prob, "sft", eps, jax.random.fold_in(k, 2), n0, c.trials_fixed, up_f)}
+    return {"search": _search(c, prob, "adaptive", eps, jax.random.fold_in(k, 3), n0, c.trials_adaptive, up_a)}
+
+
+def assemble(c: Config, parts: dict) -> dict:
+    mu_stop = math.log(2.0 / c.delta)
     pts = []
-    for i, eps in enumerate(c.eps_grid):
-        k = jax.random.fold_in(key, 100 + i)
-        Delta = c.Delta_per_eps * eps
-        M = int(round(2 * (c.C_target - 1 + Delta) / Delta))
-        prob = hard_problem_padded(c.d, M, Delta, c.Y_pad, jax.random.fold_in(k, 1))
-        C_cov, L = prob.info["C_cov"], prob.info["log_class_size"]
-        C_bar = float(s.adaptive_coverage(np.exp(prob.logp), prob.mu))  # C_bar_cov = C_cov here (unique argmax)
-        p_star = np.where(np.arange(prob.X) == 0, 1.0, 2.0 / M)
-        N = population_N(p_star, prob.mu, c.delta, eps)
-        n0 = max(1, math.ceil(c.d / Delta))
-        up_f = bounds.sft_sample_complexity(C_cov, L, eps, c.delta, c.rho)
-        up_a = bounds.adaptive_sft_sample_complexity(C_bar, L, eps, c.delta, c.rho)
-        fixed = _search(c, prob, "sft", eps, jax.random.fold_in(k, 2), n0, c.trials_fixed, up_f)
-        progress(1)
-        adapt = _search(c, prob, "adaptive", eps, jax.random.fold_in(k, 3), n0, c.trials_adaptive, up_a)
-        progress(1)
+    for i in range(len(c.eps_grid)):
+        fx = parts[("fixed", i)]
         checks = {}
         if i == 0 and c.check_trials > 0:
-            if up_f.n <= c.check_n_max:
-                checks["fixed"] = _check(c, prob, "sft", eps, jax.random.fold_in(k, 4), up_f.n, N=up_f.N)
-            if up_a.n <= c.check_n_max:
-                checks["adaptive"] = _check(c, prob, "adaptive", eps, jax.random.fold_in(k, 5), up_a.n, mu_stop=mu_stop)
-        pts.append(dict(eps=eps, Delta=Delta, M=M, C_cov=C_cov, C_bar_cov=C_bar, log_class_size=L, N_pop=N,
-                        fixed=fixed, adaptive=adapt, bound_fixed=up_f.m, bound_adaptive=up_a.m,
-                        bound_fixed_n=up_f.n, bound_adaptive_n=up_a.n, draws_bound=(1 + mu_stop) * C_bar,
+            for name in ("fixed", "adaptive"):
+                if parts[("check", name)]["check"] is not None:
+                    checks[name] = parts[("check", name)]["check"]
+        pts.append(dict(**fx["head"], fixed=fx["search"], adaptive=parts[("adaptive", i)]["search"], **fx["tail"],
                         checks=checks))
     slopes = {}
     for name in ("fixed", "adaptive"):
@@ -138,10 +178,15 @@ def run(c: Config, progress) -> dict:
         else:
             sl, se = None, None
         bk = "bound_fixed" if name == "fixed" else "bound_adaptive"
-        slopes[name] = dict(empirical=sl, se=se, theory=-2.0 if name == "fixed" else -1.0,
-                            bound=stats.loglog_slope([p["eps"] for p in pts], [p[bk] for p in pts])[0] if len(pts) >= 2 else None)
-    stopping = _stopping(c, jax.random.fold_in(key, 900))
-    progress(1)
+        bound = stats.loglog_slope([p["eps"] for p in pts], [p[bk] for p in pts])[0] if len(pts) >= 2 else None
+        slopes[name] = dict(empirical=sl, se=se, theory=-2.0 if name == "fixed" else -1.0, bound=bound)
+    rows = parts[("stopping_exact",)]["rows"]
+    for row in rows:
+        row["sim"] = []
+    for j in range(len(c.stop_mus)):
+        for row, sim in zip(rows, parts[("stopping_sim", j)]["rows"]):
+            row["sim"].append(sim)
+    stopping = dict(rows=rows, reps=c.stop_reps)
     return dict(d=c.d, rho=c.rho, delta=c.delta, mu_stop=mu_stop, C_target=c.C_target, Delta_per_eps=c.Delta_per_eps,
                 trials_fixed=c.trials_fixed, trials_adaptive=c.trials_adaptive, points=pts, slopes=slopes,
                 stopping=stopping)
@@ -160,14 +205,18 @@ def _stopping_rows(c: Config, key) -> list[tuple[str, np.ndarray]]:
             ("two-level (C = 10, margin 0.5)", two), ("two tied argmaxes, |y*| = 2", tie)]
 
 
-def _stopping(c: Config, key) -> dict:
+def _stopping_table(c: Config, key) -> tuple:
     rows = _stopping_rows(c, key)
     Y = max(len(r) for _, r in rows)
     table = np.zeros((len(rows), Y))
     for i, (_, r) in enumerate(rows):
         table[i, : len(r)] = r / r.sum()
-    oracle = Oracle(table)
-    x = np.repeat(np.arange(len(rows)), c.stop_reps)
+    return rows, table
+
+
+def _stopping_exact(c: Config, key) -> list[dict]:
+    """Panel (b)'s rows with their exact curves (``sim`` filled by :func:`assemble`)."""
+    rows, table = _stopping_table(c, key)
     fine = np.geomspace(0.3, 5.0, c.stop_mu_fine)
     out = []
     for i, (name, r) in enumerate(rows):
@@ -177,22 +226,34 @@ def _stopping(c: Config, key) -> dict:
         exact = [bounds.adaptive_stopping_exact(p, float(m)) for m in fine]
         out.append(dict(name=name, p_max=p_max, argmax_size=ties, mu_fine=fine.tolist(),
                         exact_draws=[e[0] for e in exact], exact_fail=[e[1] for e in exact], sim=[]))
+    return out
+
+
+def _stopping_sim(c: Config, key, j: int) -> list[dict]:
+    """The simulated stopping times at stop_mus[j], one dict per row."""
+    rows, table = _stopping_table(c, key)
+    oracle = Oracle(table)
+    x = np.repeat(np.arange(len(rows)), c.stop_reps)
     star = np.asarray(s.argmax_set(table))
-    for j, m in enumerate(c.stop_mus):
-        oracle.reset()
-        y, _, draws = oracle.adaptive(jax.random.fold_in(key, j), x, float(m))
-        assert oracle.queries == int(draws.sum())
-        for i, o in enumerate(out):
-            sel = x == i
-            dr = draws[sel].astype(float)
-            fails = int((~star[i, y[sel]]).sum())
-            ex_d, ex_f = bounds.adaptive_stopping_exact(table[i, : len(rows[i][1])], float(m))
-            out[i]["sim"].append(dict(mu_stop=float(m), mean=float(dr.mean()), sem=float(dr.std(ddof=1) / math.sqrt(dr.size)),
-                                      fail=fails / dr.size, fail_ci=list(stats.clopper_pearson(fails, dr.size)),
-                                      exact=ex_d, exact_fail=ex_f,
-                                      bound=bounds.adaptive_expected_draws(o["p_max"], o["argmax_size"], float(m)),
-                                      fail_bound=bounds.adaptive_failure_bound(o["argmax_size"], float(m))))
-    return dict(rows=out, reps=c.stop_reps)
+    m = c.stop_mus[j]
+    oracle.reset()
+    y, _, draws = oracle.adaptive(jax.random.fold_in(key, j), x, float(m))
+    assert oracle.queries == int(draws.sum())
+    out = []
+    for i in range(len(rows)):
+        p = table[i, : len(rows[i][1])]
+        p_max = float(p.max())
+        ties = int(np.sum(p >= p_max * (1 - 1e-12)))
+        sel = x == i
+        dr = draws[sel].astype(float)
+        fails = int((~star[i, y[sel]]).sum())
+        ex_d, ex_f = bounds.adaptive_stopping_exact(table[i, : len(rows[i][1])], float(m))
+        out.append(dict(mu_stop=float(m), mean=float(dr.mean()), sem=float(dr.std(ddof=1) / math.sqrt(dr.size)),
+                        fail=fails / dr.size, fail_ci=list(stats.clopper_pearson(fails, dr.size)),
+                        exact=ex_d, exact_fail=ex_f,
+                        bound=bounds.adaptive_expected_draws(p_max, ties, float(m)),
+                        fail_bound=bounds.adaptive_failure_bound(ties, float(m))))
+    return out
 
 
 # --------------------------------------------------------------------------- plot / summary

@@ -34,7 +34,7 @@ Panels: (a) accuracy lift during training (N = 50); (b) log-likelihood lift duri
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 
 import jax
 import jax.numpy as jnp
@@ -77,10 +77,6 @@ class Config:
 
 FULL = Config()
 QUICK = Config(seeds=3, steps=120)
-
-
-def total_steps(c: Config) -> int:
-    return len(c.Ns) + 1
 
 
 # ------------------------------------------------------------------------------ model cores
@@ -172,59 +168,91 @@ def _band(a: np.ndarray, axis: int = 0):
     return mean, half
 
 
-def run(c: Config, progress) -> dict:
+def tasks(c: Config) -> list[tuple]:
+    """("reference",): the base model's exact accuracies and the exact best-of-N curve;
+    ("sft", i): SFT-Sharpening at N = Ns[i] for all data seeds (one vmapped fine-tuning);
+    ("pop", i): the exact expected-data fine-tuning and best-of-N reference at N = Ns[i]."""
+    return [("reference",)] + [(kind, i) for i in range(len(c.Ns)) for kind in ("sft", "pop")]
+
+
+@lru_cache(maxsize=8)
+def _setup(c: Config):
+    """What every task builds from the seed: (key, model, correct, ans, base_lt, mu, tab). Memoized (the
+    tasks of a process share it; its arrays are read-only: no task writes to them)."""
     key = jax.random.key(c.seed)
     model, correct, ans = base_model(c, key)
     base_lt = model.log_table()
     mu = np.asarray(model.mu, dtype=np.float64)
-    params0 = tuple(jnp.asarray(cd) for cd in model.conditionals)
-    g0 = s.encode(model.greedy(), c.V)
-    rows = np.arange(c.X)
-    acc_g0 = float(np.sum(mu * correct[rows, g0]))
-    ll_g0 = float(np.sum(mu * base_lt[rows, g0]))
-    p_base = np.exp(base_lt)
-    acc_sample0 = float(np.sum(mu * np.where(correct, p_base, 0.0).sum(1)))
-    ll_sample0 = float(np.sum(mu * (p_base * base_lt).sum(1)))
     tab = s.TabularLM.from_log_probs(base_lt)
+    for a in (correct, ans, base_lt, mu, tab.log_table()):
+        a.flags.writeable = False
+    return key, model, correct, ans, base_lt, mu, tab
 
-    def bon_ref(N):
-        law = s.bon_law(tab, N)
-        return float(np.sum(mu * np.where(correct, law, 0.0).sum(1))), float(np.sum(mu * (law * base_lt).sum(1)))
 
-    N_curve = list(range(1, 2 * max(c.Ns) + 1))
-    bon_curve = [bon_ref(N) for N in N_curve]
-    tok, _ = model.sequence_argmax()
-    argmax_correct = float(np.sum(mu * (tok[:, -1] == ans)))
-    progress(1)
+def _bon_ref(tab, N, correct, base_lt, mu) -> tuple[float, float]:
+    """Exact best-of-N accuracy and E_BoN[log pi_base]."""
+    law = s.bon_law(tab, N)
+    return float(np.sum(mu * np.where(correct, law, 0.0).sum(1))), float(np.sum(mu * (law * base_lt).sum(1)))
+
+
+def run_task(c: Config, tid: tuple) -> dict:
+    key, model, correct, ans, base_lt, mu, tab = _setup(c)
+    if tid[0] == "reference":
+        g0 = s.encode(model.greedy(), c.V)
+        rows = np.arange(c.X)
+        acc_g0 = float(np.sum(mu * correct[rows, g0]))
+        ll_g0 = float(np.sum(mu * base_lt[rows, g0]))
+        p_base = np.exp(base_lt)
+        acc_sample0 = float(np.sum(mu * np.where(correct, p_base, 0.0).sum(1)))
+        ll_sample0 = float(np.sum(mu * (p_base * base_lt).sum(1)))
+        N_curve = list(range(1, 2 * max(c.Ns) + 1))
+        bon_curve = [_bon_ref(tab, N, correct, base_lt, mu) for N in N_curve]
+        tok, _ = model.sequence_argmax()
+        argmax_correct = float(np.sum(mu * (tok[:, -1] == ans)))
+        return dict(acc_greedy0=acc_g0, ll_greedy0=ll_g0, acc_sample0=acc_sample0, ll_sample0=ll_sample0,
+                    argmax_correct=argmax_correct, N_curve=N_curve, bon_curve=bon_curve)
+    i = tid[1]
+    N = c.Ns[i]
+    params0 = tuple(jnp.asarray(cd) for cd in model.conditionals)
     n = c.per_prompt * c.X
     args = (jnp.asarray(base_lt), jnp.asarray(correct), jnp.asarray(mu), c.lr)
-    per_N = []
-    for i, N in enumerate(c.Ns):
-        oracle = Oracle(tab, mu)
-        counts = []
-        for sd in range(c.seeds):
-            d = oracle.sft_data(jax.random.fold_in(jax.random.fold_in(key, 100 + i), sd), n, N)
-            counts.append(np.asarray(counts_core(d.x, d.y, d.w, c.X, model.Y)))
-        counts = np.stack(counts)
-        traj = np.asarray(_finetune_seeds(params0, jnp.asarray(counts), *args, steps=c.steps))  # [S, steps+1, 4]
+    if tid[0] == "pop":
         law = s.bon_law(tab, N)
         expected = n * mu[:, None] * law
         pop = np.asarray(finetune(params0, jnp.asarray(expected), *args, steps=c.steps))  # [steps+1, 4]
-        acc_bon, ll_bon = bon_ref(N)
-        # the data's own exact-per-seed target: its empirical distribution (the tabular MLE's limit)
-        emp = counts / np.maximum(counts.sum(axis=2, keepdims=True), 1)
-        seen = counts.sum(axis=2) > 0
-        emp = np.where(seen[..., None], emp, p_base[None])  # unseen prompts keep the base row
-        emp_acc = np.sum(mu * np.where(correct[None], emp, 0.0).sum(2), axis=1)
+        acc_bon, ll_bon = _bon_ref(tab, N, correct, base_lt, mu)
+        return dict(acc_bon=acc_bon, ll_bon=ll_bon, pop=pop)
+    oracle = Oracle(tab, mu)
+    counts = []
+    for sd in range(c.seeds):
+        d = oracle.sft_data(jax.random.fold_in(jax.random.fold_in(key, 100 + i), sd), n, N)
+        counts.append(np.asarray(counts_core(d.x, d.y, d.w, c.X, model.Y)))
+    counts = np.stack(counts)
+    # all seeds in one vmapped call: fine-tuning the seeds one at a time changes the last bits
+    traj = np.asarray(_finetune_seeds(params0, jnp.asarray(counts), *args, steps=c.steps))  # [S, steps+1, 4]
+    # the data's own exact-per-seed target: its empirical distribution (the tabular MLE's limit)
+    emp = counts / np.maximum(counts.sum(axis=2, keepdims=True), 1)
+    seen = counts.sum(axis=2) > 0
+    emp = np.where(seen[..., None], emp, np.exp(base_lt)[None])  # unseen prompts keep the base row
+    emp_acc = np.sum(mu * np.where(correct[None], emp, 0.0).sum(2), axis=1)
+    return dict(m=float(oracle.queries) / c.seeds, traj=traj, empirical_target_acc=emp_acc)
+
+
+def assemble(c: Config, parts: dict) -> dict:
+    ref = parts[("reference",)]
+    n = c.per_prompt * c.X
+    per_N = []
+    for i, N in enumerate(c.Ns):
+        sft, pop = parts[("sft", i)], parts[("pop", i)]
         per_N.append(dict(
-            N=N, m=float(oracle.queries) / c.seeds, queries_per_seed=float(n * N), acc_bon=acc_bon, ll_bon=ll_bon,
-            traj=traj, pop=pop, empirical_target_acc=emp_acc,
+            N=N, m=sft["m"], queries_per_seed=float(n * N), acc_bon=pop["acc_bon"], ll_bon=pop["ll_bon"],
+            traj=sft["traj"], pop=pop["pop"], empirical_target_acc=sft["empirical_target_acc"],
         ))
-        progress(1)
     return dict(config=dict(X=c.X, V=c.V, H=c.H, tau=c.tau, sigma=c.sigma, n=n, seeds=c.seeds, steps=c.steps,
                             lr=c.lr, N_main=c.N_main),
-                acc_greedy0=acc_g0, ll_greedy0=ll_g0, acc_sample0=acc_sample0, ll_sample0=ll_sample0,
-                argmax_correct=argmax_correct, N_curve=N_curve, bon_curve=bon_curve, per_N=per_N)
+                acc_greedy0=ref["acc_greedy0"], ll_greedy0=ref["ll_greedy0"], acc_sample0=ref["acc_sample0"],
+                ll_sample0=ref["ll_sample0"], argmax_correct=ref["argmax_correct"], N_curve=ref["N_curve"],
+                bon_curve=ref["bon_curve"], per_N=per_N)
 
 
 # ------------------------------------------------------------------------------ figures

@@ -43,48 +43,54 @@ FULL = Config()
 QUICK = Config(C_values=(4.0, 32.0), N_grid=(1, 4, 16, 64), trials=300, alphas=(0.1, 0.5), wait_trials=500)
 
 
-def total_steps(c: Config) -> int:
-    return len(c.C_values) * len(c.N_grid) + len(c.alphas)
+def tasks(c: Config) -> list[tuple]:
+    """("curve", i, j): C_values[i] at N_grid[j]; ("wait", i): alphas[i]."""
+    return ([("curve", i, j) for i in range(len(c.C_values)) for j in range(len(c.N_grid))]
+            + [("wait", i) for i in range(len(c.alphas))])
 
 
-def run(c: Config, progress) -> dict:
+def run_task(c: Config, tid: tuple) -> dict:
     key = jax.random.key(c.seed)
     k_inst, k_sim, k_wait = jax.random.split(key, 3)
-    curves = []
-    for i, C in enumerate(c.C_values):
-        base = s.power_law_table(jax.random.fold_in(k_inst, i), c.X, c.Y, C)
+    if tid[0] == "curve":
+        _, i, j = tid
+        N = c.N_grid[j]
+        base = s.power_law_table(jax.random.fold_in(k_inst, i), c.X, c.Y, c.C_values[i])
         star = s.argmax_set(base)
         p_star = s.argmax_mass(base, base)
-        exact, sim, lo, hi = [], [], [], []
-        for j, N in enumerate(c.N_grid):
-            exact.append(float(np.mean(1 - (1 - p_star) ** N)))
-            kk = jax.random.fold_in(jax.random.fold_in(k_sim, i), j)
-            kx, kb = jax.random.split(kk)
-            x = np.asarray(base.sample_prompts(kx, c.trials))
-            res = s.best_of_n(kb, base, x, N)
-            hits = int(star[x, res.y].sum())
-            sim.append(hits / c.trials)
-            lo_, hi_ = clopper_pearson(hits, c.trials)
-            lo.append(lo_)
-            hi.append(hi_)
-            progress(1)
+        kk = jax.random.fold_in(jax.random.fold_in(k_sim, i), j)
+        kx, kb = jax.random.split(kk)
+        x = np.asarray(base.sample_prompts(kx, c.trials))
+        res = s.best_of_n(kb, base, x, N)
+        hits = int(star[x, res.y].sum())
+        lo, hi = clopper_pearson(hits, c.trials)
         n_prop = float(np.log(1 / c.rho) / p_star.min())
-        curves.append(dict(C_cov=s.coverage(base), exact=exact, sim=sim, lo=lo, hi=hi, N_prop_c1=n_prop,
-                           exact_at_prop_c1=float(np.mean(1 - (1 - p_star) ** np.ceil(n_prop)))))
-    waits = []
-    for i, alpha in enumerate(c.alphas):
-        base = s.dirichlet_table(jax.random.fold_in(k_wait, 1000 + i), c.X, c.wait_Y, alpha)
-        star = s.argmax_set(base)
-        kx, ky = jax.random.split(jax.random.fold_in(k_wait, i))
-        x = np.asarray(base.sample_prompts(kx, c.wait_trials))
-        draws = np.asarray(base.sample(ky, x, c.wait_cap))  # [trials, cap]
-        hit = star[x[:, None], draws]
-        first = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, c.wait_cap)
-        censored = int((~hit.any(axis=1)).sum())
-        mean = float(first.mean())
-        sem = float(first.std(ddof=1) / np.sqrt(len(first)))
-        waits.append(dict(alpha=alpha, C_cov=s.coverage(base), mean=mean, sem=sem, censored=censored))
-        progress(1)
+        return dict(exact=float(np.mean(1 - (1 - p_star) ** N)), sim=hits / c.trials, lo=lo, hi=hi,
+                    C_cov=s.coverage(base), N_prop_c1=n_prop,
+                    exact_at_prop_c1=float(np.mean(1 - (1 - p_star) ** np.ceil(n_prop))))
+    _, i = tid
+    alpha = c.alphas[i]
+    base = s.dirichlet_table(jax.random.fold_in(k_wait, 1000 + i), c.X, c.wait_Y, alpha)
+    star = s.argmax_set(base)
+    kx, ky = jax.random.split(jax.random.fold_in(k_wait, i))
+    x = np.asarray(base.sample_prompts(kx, c.wait_trials))
+    draws = np.asarray(base.sample(ky, x, c.wait_cap))  # [trials, cap]
+    hit = star[x[:, None], draws]
+    first = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1, c.wait_cap)
+    censored = int((~hit.any(axis=1)).sum())
+    mean = float(first.mean())
+    sem = float(first.std(ddof=1) / np.sqrt(len(first)))
+    return dict(alpha=alpha, C_cov=s.coverage(base), mean=mean, sem=sem, censored=censored)
+
+
+def assemble(c: Config, parts: dict) -> dict:
+    curves = []
+    for i in range(len(c.C_values)):
+        pts = [parts[("curve", i, j)] for j in range(len(c.N_grid))]
+        first = pts[0]
+        curves.append(dict(C_cov=first["C_cov"], **{k: [p[k] for p in pts] for k in ("exact", "sim", "lo", "hi")},
+                           N_prop_c1=first["N_prop_c1"], exact_at_prop_c1=first["exact_at_prop_c1"]))
+    waits = [parts[("wait", i)] for i in range(len(c.alphas))]
     return dict(N_grid=list(c.N_grid), rho=c.rho, curves=curves, waits=waits)
 
 

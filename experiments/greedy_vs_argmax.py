@@ -53,10 +53,6 @@ FULL = Config()
 QUICK = Config(X=300, shapes=((4, 2),), alphas=(0.2, 1.0), temperatures=(0.5, 1.0), bins=10)
 
 
-def total_steps(c: Config) -> int:
-    return len(c.shapes) * len(c.alphas) * len(c.temperatures) + 1
-
-
 def greedy_success_uniform_ties(model: s.AutoregressiveLM, x, target, rtol: float = 1e-12) -> np.ndarray:
     """Exact probability that greedy decoding with uniform tie-breaking returns ``target``.
 
@@ -94,38 +90,50 @@ def _marked(model: s.AutoregressiveLM, name: str) -> dict:
                 C_cov=s.coverage(model))
 
 
-def run(c: Config, progress) -> dict:
+def tasks(c: Config) -> list[tuple]:
+    """("family", a, b, t): the random tables of shapes[a] and alphas[b] at temperatures[t];
+    ("marked", 0): the SPEC 7 greedy-failure example; ("marked", 1): the Prop E.2 instance."""
+    return ([("family", a, b, t) for a in range(len(c.shapes)) for b in range(len(c.alphas))
+             for t in range(len(c.temperatures))] + [("marked", 0), ("marked", 1)])
+
+
+def run_task(c: Config, tid: tuple) -> dict:
+    if tid[0] == "marked":
+        if tid[1] == 0:
+            return _marked(greedy_failure(), "SPEC 7 example (aa=ab=.3, ba=.4)")
+        return _marked(prop_e2(c.e2_n).to_autoregressive(), f"Prop E.2 (n={c.e2_n}, B=ln n)")
+    _, a, b, t = tid
     key = jax.random.key(c.seed)
-    p_all, ok_all, ties_all = [], [], 0
-    n_dropped = 0
-    per_family = []
-    k = 0
-    for V, H in c.shapes:
-        for alpha in c.alphas:
-            base = s.random_autoregressive(jax.random.fold_in(key, k), c.X, V, H, alpha=alpha)
-            k += 1
-            for tau in c.temperatures:
-                m = base.with_temperature(tau)
-                star_set = s.argmax_set(m)
-                unique = star_set.sum(axis=1) == 1
-                p_star = s.argmax_mass(m, m)
-                tok, _ = m.sequence_argmax()
-                g = m.greedy()
-                ok = (g == tok).all(axis=1)
-                # greedy's lowest-token rule only matters at exact ties: count prompts where the
-                # uniform-tie success probability is strictly between 0 and 1
-                pu = greedy_success_uniform_ties(m, np.arange(c.X), tok)
-                ties_all += int(((pu > 0) & (pu < 1))[unique].sum())
-                n_dropped += int((~unique).sum())
-                p_all.append(p_star[unique])
-                ok_all.append(ok[unique])
-                above = p_star[unique] > 0.5
-                per_family.append(dict(V=V, H=H, alpha=alpha, tau=tau, n=int(unique.sum()),
-                                       n_above=int(above.sum()), ok_above=int(ok[unique][above].sum()),
-                                       n_below=int((~above).sum()), ok_below=int(ok[unique][~above].sum())))
-                progress(1)
-    p = np.concatenate(p_all)
-    ok = np.concatenate(ok_all)
+    V, H = c.shapes[a]
+    alpha, tau = c.alphas[b], c.temperatures[t]
+    k = a * len(c.alphas) + b  # the family's index in (shapes x alphas)
+    base = s.random_autoregressive(jax.random.fold_in(key, k), c.X, V, H, alpha=alpha)
+    m = base.with_temperature(tau)
+    star_set = s.argmax_set(m)
+    unique = star_set.sum(axis=1) == 1
+    p_star = s.argmax_mass(m, m)
+    tok, _ = m.sequence_argmax()
+    g = m.greedy()
+    ok = (g == tok).all(axis=1)
+    # greedy's lowest-token rule only matters at exact ties: count prompts where the
+    # uniform-tie success probability is strictly between 0 and 1
+    pu = greedy_success_uniform_ties(m, np.arange(c.X), tok)
+    above = p_star[unique] > 0.5
+    return dict(p=p_star[unique], ok=ok[unique], ties=int(((pu > 0) & (pu < 1))[unique].sum()),
+                dropped=int((~unique).sum()),
+                family=dict(V=V, H=H, alpha=alpha, tau=tau, n=int(unique.sum()),
+                            n_above=int(above.sum()), ok_above=int(ok[unique][above].sum()),
+                            n_below=int((~above).sum()), ok_below=int(ok[unique][~above].sum())))
+
+
+def assemble(c: Config, parts: dict) -> dict:
+    fams = [parts[("family", a, b, t)] for a in range(len(c.shapes)) for b in range(len(c.alphas))
+            for t in range(len(c.temperatures))]
+    p = np.concatenate([np.asarray(f["p"], dtype=np.float64) for f in fams])
+    ok = np.concatenate([np.asarray(f["ok"], dtype=bool) for f in fams])
+    ties_all = sum(f["ties"] for f in fams)
+    n_dropped = sum(f["dropped"] for f in fams)
+    per_family = [f["family"] for f in fams]
     edges = np.linspace(0.0, 1.0, c.bins + 1)
     if not np.isclose(edges, 0.5).any():
         raise ValueError("bins must be even so that 1/2 is a bin edge")
@@ -139,9 +147,7 @@ def run(c: Config, progress) -> dict:
                          rate=k_b / n_b if n_b else None, ci_lo=lo if n_b else None, ci_hi=hi if n_b else None,
                          p_mean=float(p[sel].mean()) if n_b else None))
     above = p > 0.5
-    marked = [_marked(greedy_failure(), "SPEC 7 example (aa=ab=.3, ba=.4)"),
-              _marked(prop_e2(c.e2_n).to_autoregressive(), f"Prop E.2 (n={c.e2_n}, B=ln n)")]
-    progress(1)
+    marked = [parts[("marked", 0)], parts[("marked", 1)]]
     return dict(bins=bins, n_instances=int(p.size), n_dropped_nonunique=n_dropped, n_tie_instances=ties_all,
                 n_above=int(above.sum()), ok_above=int(ok[above].sum()),
                 n_below=int((~above).sum()), ok_below=int(ok[~above].sum()),

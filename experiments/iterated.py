@@ -76,11 +76,6 @@ QUICK = Config(pop_rounds=4, n_grid=(8,), replicates=8, rounds=4, chain_n=(4, 8)
                wf_rounds=30)
 
 
-def total_steps(c: Config) -> int:
-    return (len(c.pop_N) + 2 + len(c.n_grid) * len(c.fresh_grid) + len(c.chain_n) * len(c.fresh_grid)
-            + len(c.chain_sim_n) * len(c.chain_sim_fresh) + len(c.wf_N) + len(c.wf_sim_N))
-
-
 def answer_task(key, X: int, Y: int, answers: int, sigma: float):
     """(base, correct): base rows softmax(sigma G), G ~ N(0, I_Y) i.i.d. over prompts; answer(y) =
     y mod answers; on even prompts the correct answer is the answer of the mode, on odd prompts
@@ -104,138 +99,185 @@ def _lists(d):
     return {k: [float(v) for v in a] for k, a in d.items()}
 
 
-def _population(c, base, correct, progress):
-    steps = [s.bon_step(N) for N in c.pop_N] + [s.tilt_step(alpha=c.tilt_alpha)]
-    out = []
-    for st in steps:
-        traj = s.iterate(base, st, c.pop_rounds)
-        m = s.round_metrics(traj, correct=correct, ks=(c.k,))
-        rec = dict(label=st.label, kind=st.kind, N=st.N, alpha=st.alpha, metrics=_lists(m))
-        lp0 = base.log_table()
-        if st.kind == "bon":  # closed form: BoN_N t times = BoN_{N^t}
-            rec["closed_form_err"] = max(float(np.max(np.abs(traj[t].table() - s.iterated_bon_law(base, st.N, t))))
-                                         for t in range(c.pop_rounds + 1))
-        else:  # tilting t times = p^(alpha^t) normalised
-            err = 0.0
-            for t in range(c.pop_rounds + 1):
-                z = np.where(np.isneginf(lp0), -np.inf, st.alpha**t * lp0)
-                ref = np.exp(z - np.max(z, axis=1, keepdims=True))
-                ref /= ref.sum(axis=1, keepdims=True)
-                err = max(err, float(np.max(np.abs(traj[t].table() - ref))))
-            rec["closed_form_err"] = err
-        out.append(rec)
-        progress(1)
+def _pop_steps(c: Config):
+    return [s.bon_step(N) for N in c.pop_N] + [s.tilt_step(alpha=c.tilt_alpha)]
+
+
+def _population(c: Config, i: int) -> dict:
+    """Population rounds of step i (BoN_N for pop_N[i], then tilting), with the closed-form error."""
+    base, correct = task(c)
+    st = _pop_steps(c)[i]
+    traj = s.iterate(base, st, c.pop_rounds)
+    m = s.round_metrics(traj, correct=correct, ks=(c.k,))
+    rec = dict(label=st.label, kind=st.kind, N=st.N, alpha=st.alpha, metrics=_lists(m))
+    lp0 = base.log_table()
+    if st.kind == "bon":  # closed form: BoN_N t times = BoN_{N^t}
+        rec["closed_form_err"] = max(float(np.max(np.abs(traj[t].table() - s.iterated_bon_law(base, st.N, t))))
+                                     for t in range(c.pop_rounds + 1))
+    else:  # tilting t times = p^(alpha^t) normalised
+        err = 0.0
+        for t in range(c.pop_rounds + 1):
+            z = np.where(np.isneginf(lp0), -np.inf, st.alpha**t * lp0)
+            ref = np.exp(z - np.max(z, axis=1, keepdims=True))
+            ref /= ref.sum(axis=1, keepdims=True)
+            err = max(err, float(np.max(np.abs(traj[t].table() - ref))))
+        rec["closed_form_err"] = err
+    return rec
+
+
+def _sft_equals_bon(c: Config) -> float:
+    base, _ = task(c)
     sft = s.iterate(base, s.sft_step(c.pop_N[-1]), c.pop_rounds)
     bon = s.iterate(base, s.bon_step(c.pop_N[-1]), c.pop_rounds)
-    same = max(float(np.max(np.abs(a.table() - b.table()))) for a, b in zip(sft, bon))
-    progress(1)
-    return out, same
+    return max(float(np.max(np.abs(a.table() - b.table()))) for a, b in zip(sft, bon))
 
 
-def _finite(c, base, correct, key, progress):
+def _population_ref(c: Config) -> dict:
+    base, correct = task(c)
+    return _lists(s.round_metrics(s.iterate(base, s.bon_step(c.N), c.rounds), correct=correct, ks=(c.k,)))
+
+
+def _finite(c: Config, i: int, j: int) -> dict:
+    """Finite-sample self-training rounds at n = n_grid[i], fresh fraction fresh_grid[j]."""
+    base, correct = task(c)
+    key = jax.random.fold_in(jax.random.key(c.seed), 2)
     R, X = c.replicates, c.X
     stacked = s.TabularLM(np.tile(base.table(), (R, 1)))
     corr = np.tile(correct, (R, 1))
-    runs = []
-    for i, n in enumerate(c.n_grid):
-        for j, lam in enumerate(c.fresh_grid):
-            res = s.self_train(jax.random.fold_in(key, 100 * i + j), stacked, c.rounds, n, c.N, fresh=lam)
-            per = res.metrics(correct=corr, ks=(c.k,), per_prompt=True)
-            rec = dict(n=n, fresh=lam, n_fresh=res.config["n_fresh"])
-            for name in ("pass@1", f"pass@{c.k}", "accuracy", "entropy", "coverage"):
-                v = per[name].reshape(c.rounds + 1, R, X).mean(axis=2)  # per replicate: mean over prompts (mu uniform)
-                mean, half = mean_ci(v, axis=1)
-                rec[name] = dict(mean=[float(a) for a in mean], half=[float(a) for a in np.nan_to_num(half)])
-            # oracle counts per copy of the task (X prompts): measured, not assumed
-            rec["queries_per_round"] = [int(q) // R for q in res.queries]
-            rec["fresh_per_round"] = [int(q) // R for q in res.fresh_queries]
-            rec["cost"] = int(res.cost) // R
-            runs.append(rec)
-            progress(1)
-    return runs
+    n, lam = c.n_grid[i], c.fresh_grid[j]
+    res = s.self_train(jax.random.fold_in(key, 100 * i + j), stacked, c.rounds, n, c.N, fresh=lam)
+    per = res.metrics(correct=corr, ks=(c.k,), per_prompt=True)
+    rec = dict(n=n, fresh=lam, n_fresh=res.config["n_fresh"])
+    for name in ("pass@1", f"pass@{c.k}", "accuracy", "entropy", "coverage"):
+        v = per[name].reshape(c.rounds + 1, R, X).mean(axis=2)  # per replicate: mean over prompts (mu uniform)
+        mean, half = mean_ci(v, axis=1)
+        rec[name] = dict(mean=[float(a) for a in mean], half=[float(a) for a in np.nan_to_num(half)])
+    # oracle counts per copy of the task (X prompts): measured, not assumed
+    rec["queries_per_round"] = [int(q) // R for q in res.queries]
+    rec["fresh_per_round"] = [int(q) // R for q in res.fresh_queries]
+    rec["cost"] = int(res.cost) // R
+    return rec
 
 
-def _chains(c, key, progress):
+_CHAIN_CORRECT = np.array([False, True, False])
+
+
+def _chain(c: Config, n: int, lam: float) -> dict:
+    """The exact count chain of one prompt at n responses per round, fresh fraction lam."""
     p0 = np.array(c.chain_p0)
-    correct = np.array([False, True, False])
-    exact = []
-    for n in c.chain_n:
-        for lam in c.fresh_grid:
-            ch = s.count_chain(p0, n, c.N, fresh=lam)
-            rec = dict(n=n, fresh=lam, lost=[float(v) for v in ch.lost_probability(c.chain_rounds, correct)])
-            mode_ok = np.array([True, False, False])  # the same chain when the mode is the correct response
-            rec["lost_if_mode_correct"] = [float(v) for v in ch.lost_probability(c.chain_rounds, mode_ok)]
-            if lam == 0.0:
-                rec["eventual_loss"] = ch.eventual_loss_probability(correct)
-                rec["eventual_loss_if_mode_correct"] = ch.eventual_loss_probability(mode_ok)
-                rec["fixation"] = [float(v) for v in ch.fixation_probabilities()]
-                rec["absorption_time"] = ch.absorption_time()
-            else:
-                rec["stationary_loss"] = float(ch.stationary() @ (ch.states[:, correct].sum(axis=1) == 0))
-            exact.append(rec)
-            progress(1)
-    sims = []
-    for i, n in enumerate(c.chain_sim_n):
-        for j, lam in enumerate(c.chain_sim_fresh):
-            R = c.chain_sim_reps
-            res = s.self_train(jax.random.fold_in(key, 1000 + 10 * i + j), s.TabularLM(np.tile(p0, (R, 1))),
-                               c.chain_rounds, n, c.N, fresh=lam)
-            ch = s.count_chain(p0, n, c.N, fresh=lam)
-            ex = ch.lost_probability(c.chain_rounds, correct)
-            k = [int((cnt[:, correct].sum(axis=1) == 0).sum()) for cnt in res.counts]
-            ci95 = [clopper_pearson(v, R, 0.95) for v in k]
-            ci6 = [clopper_pearson(v, R, 1 - 1e-6) for v in k]
-            sims.append(dict(n=n, fresh=lam, R=R, k=k, lo=[a for a, _ in ci95], hi=[b for _, b in ci95],
-                             outside_95=int(sum(not (a <= e <= b) for (a, b), e in zip(ci95, ex))),
-                             outside_1e6=int(sum(not (a <= e <= b) for (a, b), e in zip(ci6, ex))),
-                             queries_per_round=[int(q) // R for q in res.total_queries]))
-            progress(1)
-    return exact, sims
+    correct = _CHAIN_CORRECT
+    ch = s.count_chain(p0, n, c.N, fresh=lam)
+    rec = dict(n=n, fresh=lam, lost=[float(v) for v in ch.lost_probability(c.chain_rounds, correct)])
+    mode_ok = np.array([True, False, False])  # the same chain when the mode is the correct response
+    rec["lost_if_mode_correct"] = [float(v) for v in ch.lost_probability(c.chain_rounds, mode_ok)]
+    if lam == 0.0:
+        rec["eventual_loss"] = ch.eventual_loss_probability(correct)
+        rec["eventual_loss_if_mode_correct"] = ch.eventual_loss_probability(mode_ok)
+        rec["fixation"] = [float(v) for v in ch.fixation_probabilities()]
+        rec["absorption_time"] = ch.absorption_time()
+    else:
+        rec["stationary_loss"] = float(ch.stationary() @ (ch.states[:, correct].sum(axis=1) == 0))
+    return rec
 
 
-def _wright_fisher(c, key, progress):
+def _chain_sim(c: Config, i: int, j: int) -> dict:
+    """Simulated chains at n = chain_sim_n[i], fresh fraction chain_sim_fresh[j], against the exact chain."""
+    key = jax.random.fold_in(jax.random.key(c.seed), 3)
+    p0 = np.array(c.chain_p0)
+    correct = _CHAIN_CORRECT
+    n, lam = c.chain_sim_n[i], c.chain_sim_fresh[j]
+    R = c.chain_sim_reps
+    res = s.self_train(jax.random.fold_in(key, 1000 + 10 * i + j), s.TabularLM(np.tile(p0, (R, 1))),
+                       c.chain_rounds, n, c.N, fresh=lam)
+    ch = s.count_chain(p0, n, c.N, fresh=lam)
+    ex = ch.lost_probability(c.chain_rounds, correct)
+    k = [int((cnt[:, correct].sum(axis=1) == 0).sum()) for cnt in res.counts]
+    ci95 = [clopper_pearson(v, R, 0.95) for v in k]
+    ci6 = [clopper_pearson(v, R, 1 - 1e-6) for v in k]
+    return dict(n=n, fresh=lam, R=R, k=k, lo=[a for a, _ in ci95], hi=[b for _, b in ci95],
+                outside_95=int(sum(not (a <= e <= b) for (a, b), e in zip(ci95, ex))),
+                outside_1e6=int(sum(not (a <= e <= b) for (a, b), e in zip(ci6, ex))),
+                queries_per_round=[int(q) // R for q in res.total_queries])
+
+
+def _wf_exact(c: Config, N: int) -> dict:
     n = c.wf_n
     js = list(range(n + 1))
-    exact = []
-    for N in c.wf_N:
-        ch = s.count_chain(np.array([0.5, 0.5]), n, N)
-        exact.append(dict(N=N, fix=[float(ch.fixation_probabilities((j, n - j))[0]) for j in js],
-                          time=[float(ch.absorption_time((j, n - j))) for j in js]))
-        progress(1)
-    sims = []
+    ch = s.count_chain(np.array([0.5, 0.5]), n, N)
+    return dict(N=N, fix=[float(ch.fixation_probabilities((j, n - j))[0]) for j in js],
+                time=[float(ch.absorption_time((j, n - j))) for j in js])
+
+
+def _wf_sim(c: Config, i: int) -> dict:
+    key = jax.random.fold_in(jax.random.key(c.seed), 4)
+    n = c.wf_n
+    js = list(range(n + 1))
     inner = js[1:-1]
     R = c.wf_sim_reps
     rows = np.repeat(np.array([[j / n, 1 - j / n] for j in inner]), R, axis=0)
-    for i, N in enumerate(c.wf_sim_N):
-        res = s.self_train(jax.random.fold_in(key, 5000 + i), s.TabularLM(rows), c.wf_rounds, n, N)
-        last = res.counts[-1].reshape(len(inner), R, 2)
-        ch = s.count_chain(np.array([0.5, 0.5]), n, N)
-        pts = []
-        for a, j in enumerate(inner):
-            k = int((last[a, :, 0] == n).sum())
-            lo, hi = clopper_pearson(k, R, 0.95)
-            lo6, hi6 = clopper_pearson(k, R, 1 - 1e-6)
-            law = ch.laws(c.wf_rounds, start=(j, n - j))[-1]
-            by_T = float(law[ch.states[:, 0] == n].sum())
-            pts.append(dict(j=j, freq=k / R, lo=lo, hi=hi, exact_by_T=by_T, inside_1e6=bool(lo6 <= by_T <= hi6),
-                            unfixed=float((last[a].max(axis=1) < n).mean())))
-        sims.append(dict(N=N, R=R, points=pts))
-        progress(1)
-    return dict(n=n, j=js, exact=exact, sims=sims)
+    N = c.wf_sim_N[i]
+    res = s.self_train(jax.random.fold_in(key, 5000 + i), s.TabularLM(rows), c.wf_rounds, n, N)
+    last = res.counts[-1].reshape(len(inner), R, 2)
+    ch = s.count_chain(np.array([0.5, 0.5]), n, N)
+    pts = []
+    for a, j in enumerate(inner):
+        k = int((last[a, :, 0] == n).sum())
+        lo, hi = clopper_pearson(k, R, 0.95)
+        lo6, hi6 = clopper_pearson(k, R, 1 - 1e-6)
+        law = ch.laws(c.wf_rounds, start=(j, n - j))[-1]
+        by_T = float(law[ch.states[:, 0] == n].sum())
+        pts.append(dict(j=j, freq=k / R, lo=lo, hi=hi, exact_by_T=by_T, inside_1e6=bool(lo6 <= by_T <= hi6),
+                        unfixed=float((last[a].max(axis=1) < n).mean())))
+    return dict(N=N, R=R, points=pts)
 
 
-def run(c: Config, progress) -> dict:
-    key = jax.random.key(c.seed)
-    base, correct = task(c)
-    pop, sft_same = _population(c, base, correct, progress)
-    finite = _finite(c, base, correct, jax.random.fold_in(key, 2), progress)
-    pop_ref = s.round_metrics(s.iterate(base, s.bon_step(c.N), c.rounds), correct=correct, ks=(c.k,))
-    chains, chain_sims = _chains(c, jax.random.fold_in(key, 3), progress)
-    wf = _wright_fisher(c, jax.random.fold_in(key, 4), progress)
-    return dict(k=c.k, N=c.N, X=c.X, Y=int(base.Y), pop_rounds=c.pop_rounds, rounds=c.rounds,
-                chain_rounds=c.chain_rounds, chain_p0=list(c.chain_p0), population=pop, sft_equals_bon=sft_same,
-                population_ref=_lists(pop_ref), finite=finite, chains=chains, chain_sims=chain_sims,
-                wright_fisher=wf, replicates=c.replicates)
+def tasks(c: Config) -> list[tuple]:
+    """("population", i): population rounds of BoN_N for pop_N[i] (i = len(pop_N): tilting);
+    ("sft_equals_bon",): SFT-Sharpening's population step against BoN; ("finite", i, j): self-training
+    at n_grid[i], fresh_grid[j]; ("population_ref",): the population rounds of BoN_N (N = c.N);
+    ("chain", a, b): the exact chain at chain_n[a], fresh_grid[b]; ("chain_sim", i, j): simulated chains
+    at chain_sim_n[i], chain_sim_fresh[j]; ("wf", i): the exact Wright-Fisher chain at wf_N[i];
+    ("wf_sim", i): simulated Wright-Fisher rounds at wf_sim_N[i]."""
+    return ([("population", i) for i in range(len(c.pop_N) + 1)] + [("sft_equals_bon",)]
+            + [("finite", i, j) for i in range(len(c.n_grid)) for j in range(len(c.fresh_grid))]
+            + [("population_ref",)]
+            + [("chain", a, b) for a in range(len(c.chain_n)) for b in range(len(c.fresh_grid))]
+            + [("chain_sim", i, j) for i in range(len(c.chain_sim_n)) for j in range(len(c.chain_sim_fresh))]
+            + [("wf", i) for i in range(len(c.wf_N))] + [("wf_sim", i) for i in range(len(c.wf_sim_N))])
+
+
+def run_task(c: Config, tid: tuple):
+    kind = tid[0]
+    if kind == "population":
+        return _population(c, tid[1])
+    if kind == "sft_equals_bon":
+        return dict(sft_equals_bon=_sft_equals_bon(c))
+    if kind == "finite":
+        return _finite(c, tid[1], tid[2])
+    if kind == "population_ref":
+        return _population_ref(c)
+    if kind == "chain":
+        return _chain(c, c.chain_n[tid[1]], c.fresh_grid[tid[2]])
+    if kind == "chain_sim":
+        return _chain_sim(c, tid[1], tid[2])
+    if kind == "wf":
+        return _wf_exact(c, c.wf_N[tid[1]])
+    if kind == "wf_sim":
+        return _wf_sim(c, tid[1])
+    raise ValueError(f"unknown task {tid!r}")
+
+
+def assemble(c: Config, parts: dict) -> dict:
+    pop = [parts[("population", i)] for i in range(len(c.pop_N) + 1)]
+    finite = [parts[("finite", i, j)] for i in range(len(c.n_grid)) for j in range(len(c.fresh_grid))]
+    chains = [parts[("chain", a, b)] for a in range(len(c.chain_n)) for b in range(len(c.fresh_grid))]
+    chain_sims = [parts[("chain_sim", i, j)] for i in range(len(c.chain_sim_n)) for j in range(len(c.chain_sim_fresh))]
+    wf = dict(n=c.wf_n, j=list(range(c.wf_n + 1)), exact=[parts[("wf", i)] for i in range(len(c.wf_N))],
+              sims=[parts[("wf_sim", i)] for i in range(len(c.wf_sim_N))])
+    return dict(k=c.k, N=c.N, X=c.X, Y=int(c.Y), pop_rounds=c.pop_rounds, rounds=c.rounds,
+                chain_rounds=c.chain_rounds, chain_p0=list(c.chain_p0), population=pop,
+                sft_equals_bon=parts[("sft_equals_bon",)]["sft_equals_bon"], population_ref=parts[("population_ref",)],
+                finite=finite, chains=chains, chain_sims=chain_sims, wright_fisher=wf, replicates=c.replicates)
 
 
 # --------------------------------------------------------------------------- figure

@@ -84,49 +84,65 @@ FULL = Config()
 QUICK = Config(n_grid=(16, 32, 64), sft_trials=100, bayes_m=(32, 128, 512), bayes_trials=200, c_marks=(0.5, 1.0))
 
 
-def total_steps(c: Config) -> int:
-    return 3 * len(c.n_grid) + len(set(c.bayes_m) | {int(round(k * c.d * c.M / c.Delta)) for k in c.c_marks})
+_SERIES = (("sft_bon_Nhalf", "sft"), ("sft_bon_F12", "sft"), ("sft_misspecified", "misspecified"))
 
 
-# --------------------------------------------------------------------------- shared helper
-
-
-# --------------------------------------------------------------------------- run
-
-
-def run(c: Config, progress) -> dict:
+def _setup(c: Config) -> tuple:
+    """The instance, the three keys, the two per-prompt sizes and the Bayes learner's m values."""
     key = jax.random.key(c.seed)
     k_inst, k_sft, k_bayes = jax.random.split(key, 3)
     prob = hard_problem_padded(c.d, c.M, c.Delta, c.Y_pad, k_inst)
-    mu = prob.mu
-    M, d, Delta = c.M, c.d, c.Delta
-    p_star = np.where(np.arange(prob.X) == 0, 1.0, 2.0 / M)
-    N_half = population_N(p_star, mu, 0.5, 0.0)  # BoN mass on y* > 1/2 at every prompt
-    N_f12 = math.ceil((M / 2) * math.log(2.0 / 0.5))
-    series = []
-    for label, N, cls_name in (("sft_bon_Nhalf", N_half, "sft"), ("sft_bon_F12", N_f12, "sft"),
-                               ("sft_misspecified", N_f12, "misspecified")):
-        pts = []
-        for j, n in enumerate(c.n_grid):
-            cls = prob.class_for("sft", N) if cls_name == "sft" else prob.class_for("misspecified")
-            st = engine.run_trials(prob, "sft", jax.random.fold_in(k_sft, j), c.sft_trials, 0.1, 0.5, n=n, N=N,
-                                cls=cls, progress=False)
-            mean, half = mean_ci(st.errors / Delta, method="z")
-            lo, hi = max(0.0, mean - half), min(1.0, mean + half)
-            pts.append(dict(n=n, N=N, m=st.m, err_coord=mean, lo=lo, hi=hi))
-            progress(1)
-        series.append(dict(label=label, N=N, cls=cls_name, points=pts))
-    thr = hard_instance_threshold(d, M, Delta).m
+    p_star = np.where(np.arange(prob.X) == 0, 1.0, 2.0 / c.M)
+    N_half = population_N(p_star, prob.mu, 0.5, 0.0)  # BoN mass on y* > 1/2 at every prompt
+    N_f12 = math.ceil((c.M / 2) * math.log(2.0 / 0.5))
+    return prob, k_sft, k_bayes, N_half, N_f12, _m_sim(c)[1]
+
+
+def _m_sim(c: Config) -> tuple:
+    thr = hard_instance_threshold(c.d, c.M, c.Delta).m
     marks = sorted({int(round(k * thr)) for k in c.c_marks})
-    m_sim = sorted(set(int(v) for v in c.bayes_m) | set(marks))
-    m_cap = capacity(max(m_sim))
-    bayes_pts = []
-    for j, m in enumerate(m_sim):
+    return thr, sorted(set(int(v) for v in c.bayes_m) | set(marks))
+
+
+def tasks(c: Config) -> list[tuple]:
+    """(label, j): SFT series label ("sft_bon_Nhalf", "sft_bon_F12", "sft_misspecified") at n_grid[j];
+    ("bayes", j): the simulated Bayes learner at the j-th of the sorted m values (bayes_m and the marks c dM/Delta)."""
+    return ([(label, j) for label, _ in _SERIES for j in range(len(c.n_grid))]
+            + [("bayes", j) for j in range(len(_m_sim(c)[1]))])
+
+
+def run_task(c: Config, tid: tuple) -> dict:
+    prob, k_sft, k_bayes, N_half, N_f12, m_sim = _setup(c)
+    M, d, Delta = c.M, c.d, c.Delta
+    if tid[0] == "bayes":
+        j = tid[1]
+        m = m_sim[j]
+        m_cap = capacity(max(m_sim))
         e = simulate_bayes(prob, jax.random.fold_in(k_bayes, j), m, c.bayes_trials, m_cap)
         mean, half = mean_ci(e, method="z")
         lo, hi = max(0.0, mean - half), min(1.0, mean + half)
-        bayes_pts.append(dict(m=m, err_coord=mean, lo=lo, hi=hi, exact=float(bayes_curve(M, d, Delta, [m])[0])))
-        progress(1)
+        return dict(m=m, err_coord=mean, lo=lo, hi=hi, exact=float(bayes_curve(M, d, Delta, [m])[0]))
+    label, j = tid
+    n = c.n_grid[j]
+    cls_name = dict(_SERIES)[label]
+    N = N_half if label == "sft_bon_Nhalf" else N_f12
+    cls = prob.class_for("sft", N) if cls_name == "sft" else prob.class_for("misspecified")
+    st = engine.run_trials(prob, "sft", jax.random.fold_in(k_sft, j), c.sft_trials, 0.1, 0.5, n=n, N=N,
+                           cls=cls, progress=False)
+    mean, half = mean_ci(st.errors / Delta, method="z")
+    lo, hi = max(0.0, mean - half), min(1.0, mean + half)
+    return dict(n=n, N=N, m=st.m, err_coord=mean, lo=lo, hi=hi)
+
+
+def assemble(c: Config, parts: dict) -> dict:
+    prob, _, _, N_half, N_f12, m_sim = _setup(c)
+    M, d, Delta = c.M, c.d, c.Delta
+    series = []
+    for label, cls_name in _SERIES:
+        N = N_half if label == "sft_bon_Nhalf" else N_f12
+        series.append(dict(label=label, N=N, cls=cls_name, points=[parts[(label, j)] for j in range(len(c.n_grid))]))
+    thr = _m_sim(c)[0]
+    bayes_pts = [parts[("bayes", j)] for j in range(len(m_sim))]
     m_fine = np.unique(np.geomspace(1, 4 * max(m_sim + [s["points"][-1]["m"] for s in series]), 300).astype(int))
     return dict(
         d=d, M=M, Delta=Delta, C_cov=prob.info["C_cov"], log_class_size=prob.info["log_class_size"],

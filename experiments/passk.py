@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jax
 import numpy as np
@@ -85,10 +86,6 @@ QUICK = Config(tab_X=32, tab_Y=128, ar_task=(32, 4, 3, 0.5, 0.2, 0.5, 0.9, 0.3),
                beta_k_points=7)
 
 
-def total_steps(c: Config) -> int:
-    return 6
-
-
 def _fin(v):
     """JSON-friendly: inf -> None."""
     v = float(v)
@@ -99,92 +96,184 @@ def _kgrid(c: Config) -> np.ndarray:
     return np.unique(np.round(np.geomspace(1, c.k_max, c.k_points))).astype(np.int64)
 
 
-def _sharpened(base, c: Config, key) -> list[tuple[str, np.ndarray]]:
-    out = [(f"BoN_{N}", s.bon_law(base, N)) for N in c.Ns]
-    out += [(f"pi*_beta, beta={b:g}", s.tilted(base, b)) for b in c.betas]
-    out.append(("argmax (beta -> 0)", s.argmax_policy(base)))
-    out.append((f"SFT-learned (n={c.sft_n}, N={c.sft_N})", s.sft_learned(base, c.sft_n, c.sft_N, key).policy))
+def _ks_table(c: Config) -> list[int]:
+    return [2**j for j in range(int(math.log2(c.k_max)) + 1)]
+
+
+def _keys(c: Config):
+    """(k_tab, k_ar, k_sft, k_sim, k_sup, k_sft2)."""
+    return jax.random.split(jax.random.key(c.seed), 6)
+
+
+def _frozen(*arrays):
+    """Mark the arrays of a memoized builder's result read-only (the tasks of a process share them)."""
+    for a in arrays:
+        a.flags.writeable = False
+
+
+@lru_cache(maxsize=8)
+def _tab_task(c: Config):
+    """The tabular task: (base, correct, mode_ok). Memoized: the tabular tasks of a process share it."""
+    base, corr, mode_ok = tabular_task(_keys(c)[0], c.tab_X, c.tab_Y, c.tab_wrong_rate, c.tab_alpha, c.tab_rank)
+    _frozen(base.log_table(), base.mu, corr, mode_ok)
+    return base, corr, mode_ok
+
+
+@lru_cache(maxsize=8)
+def _ar_task(c: Config):
+    """The autoregressive task: (ar_model, ar_base TabularLM, correct, chains). Memoized: the
+    autoregressive tasks of a process share it."""
+    k_ar = _keys(c)[1]
+    X, V, H, tr, pc, pt, q, ao = c.ar_task
+    conds, chains, _ = toy_task(k_ar, X, V, H, tr, pc, pt, q, ao)
+    ar_model = perturb(conds, jax.random.fold_in(k_ar, 1), *c.ar_model)
+    ar_corr = answer_correct(chains, V)
+    ar_base = s.TabularLM.from_log_probs(ar_model.log_table())
+    _frozen(ar_base.log_table(), ar_base.mu, ar_model.mu, ar_corr, chains)
+    return ar_model, ar_base, ar_corr, chains
+
+
+def _n_models(c: Config) -> int:
+    """The base and every sharpened model of :func:`_sharpened`."""
+    return 1 + len(c.Ns) + len(c.betas) + 2
+
+
+def _sharpened(base, c: Config, key, m: int) -> tuple[str, np.ndarray]:
+    """Model m of the curves (m = 0: the base; then BoN_N, pi*_beta, argmax, SFT-learned)."""
+    if m == 0:
+        return "base", base.table()
+    m -= 1
+    if m < len(c.Ns):
+        N = c.Ns[m]
+        return f"BoN_{N}", s.bon_law(base, N)
+    m -= len(c.Ns)
+    if m < len(c.betas):
+        b = c.betas[m]
+        return f"pi*_beta, beta={b:g}", s.tilted(base, b)
+    if m == len(c.betas):
+        return "argmax (beta -> 0)", s.argmax_policy(base)
+    return f"SFT-learned (n={c.sft_n}, N={c.sft_N})", s.sft_learned(base, c.sft_n, c.sft_N, key).policy
+
+
+def _curve(base, correct, c: Config, key, ks_table, m: int) -> dict:
+    """Exact dataset pass@k of model m (the base or a sharpened model), its crossover, samples to resolve."""
+    ks = _kgrid(c)
+    name, pol = _sharpened(base, c, key, m)
+    pb = s.pass_at_k(base, correct, ks)
+    r = s.pass_at_k(pol, correct, ks)
+    entry = dict(name=name, pass_at_k=r.dataset.tolist(),
+                 pass_at_k_table=s.pass_at_k(pol, correct, np.array(ks_table)).dataset.tolist(),
+                 pass_at_infinity=float(s.pass_at_k(pol, correct, np.inf).dataset),
+                 p_correct=r.p.tolist())
+    if name != "base":
+        kc = s.passk_crossover(base, pol, correct)
+        entry["crossover_k"] = _fin(kc)
+        entry["crossover_root"] = _fin(s.passk_crossover(base, pol, correct, root=True))
+        entry["crossover_pass"] = _fin(s.pass_at_k(base, correct, kc).dataset) if math.isfinite(kc) else None
+        need = s.passk_samples_to_resolve(base, pol, correct, ks)
+        entry["samples_to_resolve"] = [_fin(v) for v in need]
+        if math.isfinite(kc):
+            below = [v for k, v in zip(ks, need) if k < kc]
+            above = [v for k, v in zip(ks, need) if k >= kc]
+            both = max(min(below, default=math.inf), min(above, default=math.inf))
+            entry["samples_to_resolve_crossover"] = _fin(both)
+        else:
+            entry["samples_to_resolve_crossover"] = None
+        entry["pass1_gain"] = float(r.dataset[0] - pb.dataset[0])
+    return entry
+
+
+def _curves_part(c: Config, which: str, m: int) -> dict:
+    """Model m's curve on the tabular or autoregressive task; with m = 0 also the task's per-prompt facts."""
+    if which == "tabular":
+        base, corr, mode_ok = _tab_task(c)
+        out = dict(entry=_curve(base, corr, c, _keys(c)[2], _ks_table(c), m))
+        if m == 0:
+            out.update(mode_correct=mode_ok.tolist(), p_base=s.passk.correct_mass(base, corr).tolist())
+        return out
+    ar_model, ar_base, ar_corr, chains = _ar_task(c)
+    out = dict(entry=_curve(ar_base, ar_corr, c, _keys(c)[5], _ks_table(c), m))
+    if m == 0:
+        tok, _ = ar_model.sequence_argmax()
+        out.update(mode_correct=(tok[:, -1] == chains[:, -1]).tolist(),
+                   p_base=s.passk.correct_mass(ar_model, ar_corr).tolist(), model=repr(ar_model))
     return out
 
 
-def _curves(base, correct, c: Config, key, ks_table) -> dict:
-    """Exact dataset pass@k of the base and every sharpened model, crossovers, samples to resolve."""
-    ks = _kgrid(c)
-    mods = [("base", base.table())] + _sharpened(base, c, key)
-    pb = s.pass_at_k(base, correct, ks)
-    res = dict(k=ks.tolist(), k_table=list(ks_table), models=[])
-    for name, pol in mods:
-        r = s.pass_at_k(pol, correct, ks)
-        entry = dict(name=name, pass_at_k=r.dataset.tolist(), pass_at_k_table=s.pass_at_k(pol, correct, np.array(ks_table)).dataset.tolist(),
-                     pass_at_infinity=float(s.pass_at_k(pol, correct, np.inf).dataset),
-                     p_correct=r.p.tolist())
-        if name != "base":
-            kc = s.passk_crossover(base, pol, correct)
-            entry["crossover_k"] = _fin(kc)
-            entry["crossover_root"] = _fin(s.passk_crossover(base, pol, correct, root=True))
-            entry["crossover_pass"] = _fin(s.pass_at_k(base, correct, kc).dataset) if math.isfinite(kc) else None
-            need = s.passk_samples_to_resolve(base, pol, correct, ks)
-            entry["samples_to_resolve"] = [_fin(v) for v in need]
-            if math.isfinite(kc):
-                below = [v for k, v in zip(ks, need) if k < kc]
-                above = [v for k, v in zip(ks, need) if k >= kc]
-                both = max(min(below, default=math.inf), min(above, default=math.inf))
-                entry["samples_to_resolve_crossover"] = _fin(both)
-            else:
-                entry["samples_to_resolve_crossover"] = None
-            entry["pass1_gain"] = float(r.dataset[0] - pb.dataset[0])
-        res["models"].append(entry)
+def _curves(c: Config, parts: dict, which: str) -> dict:
+    res = dict(k=_kgrid(c).tolist(), k_table=list(_ks_table(c)),
+               models=[parts[(which, m)]["entry"] for m in range(_n_models(c))])
+    res.update({k: v for k, v in parts[(which, 0)].items() if k != "entry"})
     return res
 
 
-def _simulate(base_table, pol, correct, c: Config, key) -> dict:
-    """Unbiased estimates from n_sim literal samples per prompt, with exact-variance 95% intervals.
+def _simulate(c: Config, i: int) -> dict:
+    """Unbiased estimates from n_sim literal samples per prompt, with exact-variance 95% intervals,
+    for the base (i = 0) or BoN_{Ns[0]} (i = 1) on the tabular task.
 
     ``sim_reps`` independent runs: the first is drawn, all of them give the coverage of the
     intervals (estimates of different k share their samples, so one run's points move together)."""
+    base, correct, _ = _tab_task(c)
+    key = _keys(c)[3]
+    table = base.table() if i == 0 else s.bon_law(base, c.Ns[0])
     ks = [k for k in (2**j for j in range(11)) if k <= c.n_sim]
-    out = {}
-    X = base_table.shape[0]
-    for i, (name, table) in enumerate((("base", base_table), ("sharp", pol))):
-        model = s.TabularLM(table)
-        p = s.passk.correct_mass(model, correct)
-        exact = s.pass_at_k(model, correct, np.array(ks, dtype=float)).dataset
-        half = np.array([1.959963984540054 * math.sqrt(float(np.sum(s.pass_at_k_estimator_variance(p, c.n_sim, k)))) / X
-                         for k in ks])
-        runs = []
-        for rep in range(c.sim_reps):
-            draws = np.asarray(model.sample(jax.random.fold_in(key, 1000 * i + rep), np.arange(X), c.n_sim))  # [X, n_sim]
-            cnt = correct[np.arange(X)[:, None], draws].sum(axis=1)
-            runs.append([float(np.mean(s.pass_at_k_estimate(cnt, c.n_sim, k))) for k in ks])
-        runs = np.array(runs)
-        inside = np.abs(runs - exact[None, :]) <= half[None, :]
-        out[name] = dict(k=ks, estimate=runs[0].tolist(), half_width=half.tolist(), exact=exact.tolist(),
-                         coverage=float(inside.mean()), runs=int(c.sim_reps),
-                         run_sd=runs.std(axis=0, ddof=1).tolist() if c.sim_reps > 1 else None,
-                         exact_sd=(half / 1.959963984540054).tolist())
-    return out
+    X = table.shape[0]
+    model = s.TabularLM(table)
+    p = s.passk.correct_mass(model, correct)
+    exact = s.pass_at_k(model, correct, np.array(ks, dtype=float)).dataset
+    half = np.array([1.959963984540054 * math.sqrt(float(np.sum(s.pass_at_k_estimator_variance(p, c.n_sim, k)))) / X
+                     for k in ks])
+    runs = []
+    for rep in range(c.sim_reps):
+        draws = np.asarray(model.sample(jax.random.fold_in(key, 1000 * i + rep), np.arange(X), c.n_sim))  # [X, n_sim]
+        cnt = correct[np.arange(X)[:, None], draws].sum(axis=1)
+        runs.append([float(np.mean(s.pass_at_k_estimate(cnt, c.n_sim, k))) for k in ks])
+    runs = np.array(runs)
+    inside = np.abs(runs - exact[None, :]) <= half[None, :]
+    return dict(k=ks, estimate=runs[0].tolist(), half_width=half.tolist(), exact=exact.tolist(),
+                coverage=float(inside.mean()), runs=int(c.sim_reps),
+                run_sd=runs.std(axis=0, ddof=1).tolist() if c.sim_reps > 1 else None,
+                exact_sd=(half / 1.959963984540054).tolist())
 
 
-def _support(base, correct, c: Config, key) -> dict:
-    rows = []
-    for N in c.support_N:
-        exact = [s.sft_support(base, correct, n, N) for n in c.support_n]
-        mc = []
-        for j, n in enumerate(c.support_mc_n):
-            vals = []
-            for r in range(c.support_runs):
-                kk = jax.random.fold_in(jax.random.fold_in(key, N), j * 1000 + r)
-                pol = s.sft_learned(base, n, N, kk).policy
-                vals.append(float(s.pass_at_k(pol, correct, np.inf).dataset))
-            vals = np.array(vals)
-            half = 1.959963984540054 * vals.std(ddof=1) / math.sqrt(len(vals)) if len(vals) > 1 else 0.0
-            e = s.sft_support(base, correct, n, N).pass_at_infinity
-            mc.append(dict(n=n, mean=float(vals.mean()), half=float(half), exact=e))
-        rows.append(dict(N=N, n=list(c.support_n), pass_at_infinity=[e.pass_at_infinity for e in exact],
-                         lost_correct_mass=[e.lost_correct_mass for e in exact], mc=mc))
+def _support_exact(c: Config, N: int) -> dict:
+    base, correct, _ = _tab_task(c)
+    exact = [s.sft_support(base, correct, n, N) for n in c.support_n]
+    return dict(pass_at_infinity=[e.pass_at_infinity for e in exact],
+                lost_correct_mass=[e.lost_correct_mass for e in exact])
+
+
+def _support_mc(c: Config, N: int, j: int) -> dict:
+    """support_runs learning runs of SFT-Sharpening at N, n = support_mc_n[j]."""
+    base, correct, _ = _tab_task(c)
+    key = _keys(c)[4]
+    n = c.support_mc_n[j]
+    vals = []
+    for r in range(c.support_runs):
+        kk = jax.random.fold_in(jax.random.fold_in(key, N), j * 1000 + r)
+        pol = s.sft_learned(base, n, N, kk).policy
+        vals.append(float(s.pass_at_k(pol, correct, np.inf).dataset))
+    vals = np.array(vals)
+    half = 1.959963984540054 * vals.std(ddof=1) / math.sqrt(len(vals)) if len(vals) > 1 else 0.0
+    e = s.sft_support(base, correct, n, N).pass_at_infinity
+    return dict(n=n, mean=float(vals.mean()), half=float(half), exact=e)
+
+
+def _support_limits(c: Config) -> dict:
+    base, correct, _ = _tab_task(c)
     base_inf = float(s.pass_at_k(base, correct, np.inf).dataset)
     am_inf = float(s.pass_at_k(s.argmax_policy(base), correct, np.inf).dataset)
-    return dict(rows=rows, base_pass_at_infinity=base_inf, argmax_pass_at_infinity=am_inf)
+    return dict(base_pass_at_infinity=base_inf, argmax_pass_at_infinity=am_inf)
+
+
+def _support(c: Config, parts: dict) -> dict:
+    rows = []
+    for i, N in enumerate(c.support_N):
+        ex = parts[("support", i)]
+        rows.append(dict(N=N, n=list(c.support_n), pass_at_infinity=ex["pass_at_infinity"],
+                         lost_correct_mass=ex["lost_correct_mass"],
+                         mc=[parts[("support_mc", i, j)] for j in range(len(c.support_mc_n))]))
+    return dict(rows=rows, **parts[("support_limits",)])
 
 
 def _beta_tail(c: Config) -> dict:
@@ -227,35 +316,42 @@ def _beta_tail(c: Config) -> dict:
                 disc_max_rel_err=float(np.max(np.abs(disc.dataset_miss / closed.miss - 1))))
 
 
-def run(c: Config, progress) -> dict:
-    key = jax.random.key(c.seed)
-    k_tab, k_ar, k_sft, k_sim, k_sup, k_sft2 = jax.random.split(key, 6)
-    ks_table = [2**j for j in range(int(math.log2(c.k_max)) + 1)]
-    base, corr, mode_ok = tabular_task(k_tab, c.tab_X, c.tab_Y, c.tab_wrong_rate, c.tab_alpha, c.tab_rank)
-    tab = _curves(base, corr, c, k_sft, ks_table)
-    tab["mode_correct"] = mode_ok.tolist()
-    tab["p_base"] = s.passk.correct_mass(base, corr).tolist()
-    progress(1)
-    X, V, H, tr, pc, pt, q, ao = c.ar_task
-    conds, chains, _ = toy_task(k_ar, X, V, H, tr, pc, pt, q, ao)
-    ar_model = perturb(conds, jax.random.fold_in(k_ar, 1), *c.ar_model)
-    ar_corr = answer_correct(chains, V)
-    ar_base = s.TabularLM.from_log_probs(ar_model.log_table())
-    ar = _curves(ar_base, ar_corr, c, k_sft2, ks_table)
-    tok, _ = ar_model.sequence_argmax()
-    ar["mode_correct"] = (tok[:, -1] == chains[:, -1]).tolist()
-    ar["p_base"] = s.passk.correct_mass(ar_model, ar_corr).tolist()
-    ar["model"] = repr(ar_model)
-    progress(1)
-    sim = _simulate(base.table(), s.bon_law(base, c.Ns[0]), corr, c, k_sim)
-    progress(1)
-    sup = _support(base, corr, c, k_sup)
-    progress(1)
-    tail = _beta_tail(c)
-    progress(1)
-    progress(1)
-    return dict(tabular=tab, autoregressive=ar, simulated=sim, sim_model=f"BoN_{c.Ns[0]}", n_sim=c.n_sim,
-                support=sup, beta_tail=tail, tracker_samples=list(TRACKER_SAMPLES),
+def tasks(c: Config) -> list[tuple]:
+    """("tabular", m) / ("autoregressive", m): the exact curves of model m on that task (m = 0: the base,
+    then BoN_N for Ns, pi*_beta for betas, the argmax, the SFT-learned model); ("simulated", i): the
+    simulated estimates for the base (i = 0) and BoN_{Ns[0]} (i = 1); ("support", i): the exact support
+    of SFT-Sharpening at support_N[i] over support_n; ("support_mc", i, j): its learning runs at
+    support_N[i], support_mc_n[j]; ("support_limits",): pass@infinity of the base and the argmax;
+    ("beta_tail",): the Beta-difficulty panel."""
+    out = [("tabular", m) for m in range(_n_models(c))] + [("autoregressive", m) for m in range(_n_models(c))]
+    out += [("simulated", 0), ("simulated", 1)]
+    out += [("support", i) for i in range(len(c.support_N))]
+    out += [("support_mc", i, j) for i in range(len(c.support_N)) for j in range(len(c.support_mc_n))]
+    return out + [("support_limits",), ("beta_tail",)]
+
+
+def run_task(c: Config, tid: tuple) -> dict:
+    kind = tid[0]
+    if kind in ("tabular", "autoregressive"):
+        return _curves_part(c, kind, tid[1])
+    if kind == "simulated":
+        return _simulate(c, tid[1])
+    if kind == "support":
+        return _support_exact(c, c.support_N[tid[1]])
+    if kind == "support_mc":
+        return _support_mc(c, c.support_N[tid[1]], tid[2])
+    if kind == "support_limits":
+        return _support_limits(c)
+    if kind == "beta_tail":
+        return _beta_tail(c)
+    raise ValueError(f"unknown task {tid!r}")
+
+
+def assemble(c: Config, parts: dict) -> dict:
+    sim = {"base": parts[("simulated", 0)], "sharp": parts[("simulated", 1)]}
+    return dict(tabular=_curves(c, parts, "tabular"), autoregressive=_curves(c, parts, "autoregressive"),
+                simulated=sim, sim_model=f"BoN_{c.Ns[0]}", n_sim=c.n_sim,
+                support=_support(c, parts), beta_tail=parts[("beta_tail",)], tracker_samples=list(TRACKER_SAMPLES),
                 tab_task=dict(X=c.tab_X, Y=c.tab_Y, wrong_rate=c.tab_wrong_rate, alpha=c.tab_alpha, rank=c.tab_rank),
                 ar_task=list(c.ar_task), ar_sigma_tau=list(c.ar_model))
 

@@ -75,10 +75,6 @@ QUICK = Config(beta_points=25, sim_betas=(0.01, 0.1, 1.0), draws=600, random_X=1
                dpo_eps=(0.4, 0.2), dpo_trials=100)
 
 
-def total_steps(c: Config) -> int:
-    return len(c.margins) * 2 + len(c.dpo_margins) * len(c.dpo_eps)
-
-
 def extremal_instance(Y: int, gamma_margin: float) -> s.TabularLM:
     """One prompt: argmax (response 0) of mass a, the other Y - 1 responses at a/(1 + gamma_margin).
 
@@ -124,73 +120,96 @@ def _max_log_ratio(deficiency, Y, g, betas) -> float:
         return float(np.max(np.log(deficiency) - log_bound[:, None]))
 
 
-def run(c: Config, progress) -> dict:
+def tasks(c: Config) -> list[tuple]:
+    """("curve", i): the exact curves of margins[i] (extremal instance and its random same-margin
+    family); ("sim", i, j): the Monte-Carlo check of margins[i] at sim_betas[j]; ("dpo", i, j): DPO's
+    empirical sample complexity at dpo_margins[i] and dpo_eps[j] (panel c)."""
+    out = []
+    for i in range(len(c.margins)):
+        out += [("curve", i)] + [("sim", i, j) for j in range(len(c.sim_betas))]
+    return out + [("dpo", i, j) for i in range(len(c.dpo_margins)) for j in range(len(c.dpo_eps))]
+
+
+def run_task(c: Config, tid: tuple) -> dict:
     key = jax.random.key(c.seed)
+    if tid[0] == "dpo":
+        return _dpo_point(c, key, tid[1], tid[2])
+    i = tid[1]
+    g = c.margins[i]
+    base = extremal_instance(c.Y, g)
+    if tid[0] == "sim":
+        j = tid[2]
+        b = c.sim_betas[j]
+        pol = s.TabularLM(s.tilted(base, float(b)))
+        draws = np.asarray(pol.sample(jax.random.fold_in(jax.random.fold_in(key, i), j), np.array([0]), c.draws))
+        k = int((draws == 0).sum())
+        lo, hi = clopper_pearson(k, c.draws)
+        lo6, hi6 = clopper_pearson(k, c.draws, 1 - 1e-6)
+        return dict(beta=float(b), freq=k / c.draws, lo=lo, hi=hi, lo_1e6=lo6, hi_1e6=hi6,
+                    exact=float(s.argmax_mass(pol, base)[0]))
     betas = np.geomspace(c.beta_min, c.beta_max, c.beta_points)
-    curves = []
-    for i, g in enumerate(c.margins):
-        base = extremal_instance(c.Y, g)
-        exact_m, exact_d = _tilted_mass(base, betas)
-        exact = exact_m[:, 0]
-        bound = sharper_bound(c.Y, g, betas)
-        bj2 = beta_j2(c.Y, g, c.delta)
-        exact_j2 = float(s.argmax_mass(s.tilted(base, bj2), base)[0])
-        # random instances with the same exact margin (bound not tight there)
-        C_lo, C_hi = two_level_coverage_range(c.Y, g)
-        fam = two_level_family(jax.random.fold_in(key, 100 + i), c.random_X, c.Y, 0.5 * (C_lo + C_hi), g)
-        fam_exact, fam_d = _tilted_mass(fam, betas)  # [B, X]
-        progress(1)
-        sim = []
-        for j, b in enumerate(c.sim_betas):
-            pol = s.TabularLM(s.tilted(base, float(b)))
-            draws = np.asarray(pol.sample(jax.random.fold_in(jax.random.fold_in(key, i), j), np.array([0]), c.draws))
-            k = int((draws == 0).sum())
-            lo, hi = clopper_pearson(k, c.draws)
-            lo6, hi6 = clopper_pearson(k, c.draws, 1 - 1e-6)
-            sim.append(dict(beta=float(b), freq=k / c.draws, lo=lo, hi=hi, lo_1e6=lo6, hi_1e6=hi6,
-                            exact=float(s.argmax_mass(pol, base)[0])))
-        progress(1)
-        curves.append(dict(
-            gamma_margin=g, margin_measured=s.margin(base), a=float(base.table()[0, 0]),
-            exact=exact, bound=bound, beta_j2=bj2, exact_at_beta_j2=exact_j2,
-            min_gap_extremal=float(np.min(exact - bound)),
-            min_gap_random=float(np.min(fam_exact - bound[:, None])),
-            max_log_ratio_extremal=_max_log_ratio(exact_d, c.Y, g, betas),
-            max_log_ratio_random=_max_log_ratio(fam_d, c.Y, g, betas),
-            margin_random=s.margin(fam), sim=sim,
-        ))
-    return dict(Y=c.Y, delta=c.delta, betas=betas, curves=curves, dpo=_dpo_sample_complexity(c, key, progress))
+    exact_m, exact_d = _tilted_mass(base, betas)
+    exact = exact_m[:, 0]
+    bound = sharper_bound(c.Y, g, betas)
+    bj2 = beta_j2(c.Y, g, c.delta)
+    exact_j2 = float(s.argmax_mass(s.tilted(base, bj2), base)[0])
+    # random instances with the same exact margin (bound not tight there)
+    C_lo, C_hi = two_level_coverage_range(c.Y, g)
+    fam = two_level_family(jax.random.fold_in(key, 100 + i), c.random_X, c.Y, 0.5 * (C_lo + C_hi), g)
+    fam_exact, fam_d = _tilted_mass(fam, betas)  # [B, X]
+    return dict(
+        gamma_margin=g, margin_measured=s.margin(base), a=float(base.table()[0, 0]),
+        exact=exact, bound=bound, beta_j2=bj2, exact_at_beta_j2=exact_j2,
+        min_gap_extremal=float(np.min(exact - bound)),
+        min_gap_random=float(np.min(fam_exact - bound[:, None])),
+        max_log_ratio_extremal=_max_log_ratio(exact_d, c.Y, g, betas),
+        max_log_ratio_random=_max_log_ratio(fam_d, c.Y, g, betas),
+        margin_random=s.margin(fam),
+    )
 
 
-def _dpo_sample_complexity(c: Config, key, progress) -> dict:
-    """Panel (c): DPO's empirical m against eps for each gamma_margin (see the module docstring)."""
-    from sharpsim import engine, stats
+def assemble(c: Config, parts: dict) -> dict:
+    from sharpsim import stats
+
+    betas = np.geomspace(c.beta_min, c.beta_max, c.beta_points)
+    curves = [dict(parts[("curve", i)], sim=[parts[("sim", i, j)] for j in range(len(c.sim_betas))])
+              for i in range(len(c.margins))]
+    rows = []
+    for i, g in enumerate(c.dpo_margins):
+        res = [parts[("dpo", i, j)] for j in range(len(c.dpo_eps))]
+        pts = [p["point"] for p in res]
+        ok = [p for p in pts if p["m"]]
+        slope = stats.loglog_slope([1 / p["eps"] for p in ok], [p["m"] for p in ok]) if len(ok) >= 2 else (None, None)
+        rows.append(dict(gamma_margin=g, margin_measured=res[0]["margin_measured"], C_cov=res[0]["C_cov"], points=pts,
+                         slope_inv_eps=slope[0], slope_se=slope[1]))
+    dpo = dict(delta=c.dpo_delta, rho=c.dpo_rho, X=c.dpo_X, Y=c.dpo_Y, trials=c.dpo_trials, rows=rows)
+    return dict(Y=c.Y, delta=c.delta, betas=betas, curves=curves, dpo=dpo)
+
+
+def _dpo_point(c: Config, key, i: int, j: int) -> dict:
+    """Panel (c), one point: DPO's empirical m at dpo_margins[i], dpo_eps[j] (see the module docstring),
+    with the margin and coverage of the instance."""
+    from sharpsim import engine
     from sharpsim.classes import TabularClass
     from sharpsim.instances import problems
 
-    rows = []
-    for i, g in enumerate(c.dpo_margins):
-        lo, hi = two_level_coverage_range(c.dpo_Y, g)
-        base = two_level_family(jax.random.fold_in(key, 500 + i), c.dpo_X, c.dpo_Y, 0.5 * (lo + hi), g)
-        problem = problems.Problem(f"two_level(gamma={g:g})", base, base.mu, {"dpo": lambda beta: TabularClass(c.dpo_X, c.dpo_Y)},
-                              {"log_class_size": math.inf, "C_cov": s.coverage(base)})
-        pts = []
-        for j, eps in enumerate(c.dpo_eps):
-            beta = g * c.dpo_delta * eps
-            k_trials = jax.random.fold_in(jax.random.fold_in(key, 600 + i), j)
+    g = c.dpo_margins[i]
+    lo, hi = two_level_coverage_range(c.dpo_Y, g)
+    base = two_level_family(jax.random.fold_in(key, 500 + i), c.dpo_X, c.dpo_Y, 0.5 * (lo + hi), g)
+    problem = problems.Problem(f"two_level(gamma={g:g})", base, base.mu,
+                               {"dpo": lambda beta: TabularClass(c.dpo_X, c.dpo_Y)},
+                               {"log_class_size": math.inf, "C_cov": s.coverage(base)})
+    eps = c.dpo_eps[j]
+    beta = g * c.dpo_delta * eps
+    k_trials = jax.random.fold_in(jax.random.fold_in(key, 600 + i), j)
 
-            def evaluate(scale, eps=eps, beta=beta, k_trials=k_trials):
-                return engine.run_trials(problem, "dpo", k_trials, c.dpo_trials, eps, c.dpo_delta,
-                                      n=max(1, math.ceil(scale * c.dpo_n0)), beta=beta, progress=False)
+    def evaluate(scale):
+        return engine.run_trials(problem, "dpo", k_trials, c.dpo_trials, eps, c.dpo_delta,
+                                 n=max(1, math.ceil(scale * c.dpo_n0)), beta=beta, progress=False)
 
-            sc = engine.empirical_sample_complexity(evaluate, c.dpo_rho, 1.0, bisect_steps=2)
-            pts.append(dict(eps=eps, beta=beta, m=sc.m, m_lo=sc.m_range[0], m_hi=sc.m_range[1]))
-            progress(1)
-        ok = [p for p in pts if p["m"]]
-        slope = stats.loglog_slope([1 / p["eps"] for p in ok], [p["m"] for p in ok]) if len(ok) >= 2 else (None, None)
-        rows.append(dict(gamma_margin=g, margin_measured=s.margin(base), C_cov=s.coverage(base), points=pts,
-                         slope_inv_eps=slope[0], slope_se=slope[1]))
-    return dict(delta=c.dpo_delta, rho=c.dpo_rho, X=c.dpo_X, Y=c.dpo_Y, trials=c.dpo_trials, rows=rows)
+    sc = engine.empirical_sample_complexity(evaluate, c.dpo_rho, 1.0, bisect_steps=2)
+    point = dict(eps=eps, beta=beta, m=sc.m, m_lo=sc.m_range[0], m_hi=sc.m_range[1])
+    return dict(point=point, margin_measured=s.margin(base), C_cov=s.coverage(base))
 
 
 def plot(r: dict, path_stem: str) -> None:

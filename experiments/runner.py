@@ -1,13 +1,18 @@
-"""Run catalogue experiments: cached results, atomic writes, progress bars, a summary table.
+"""Run catalogue experiments: cached results, resumable tasks, atomic writes, progress bars, a summary table.
 
 Layout under ``out``: ``results/<name>.json`` and ``figures/<name>.{png,pdf}`` for the full
 configuration; ``results/<name>.quick.json`` and ``figures/quick/<name>.{png,pdf}`` for the quick
 one, so a quick smoke run never overwrites the committed figures. Full runs write a vector PDF;
 quick runs wrap the PNG's raster in the PDF (no second rendering) unless ``SHARPSIM_PDF=1``.
-A results file holds the experiment name, the sharpsim version, the config, the wall time and
-the results. It is reused (the run skipped) when its config and version match, unless ``force``.
-Each experiment's results are written as soon as it finishes, so an interrupted
-``reproduce`` loses nothing already finished.
+A results file holds the experiment name, the sharpsim version, the config, the compute time
+(the sum over its tasks), the number of tasks and the results. It is reused (the run skipped)
+when its config and version match, unless ``force``.
+
+An experiment is a list of tasks (see :mod:`sharpsim.experiments`); they run through an executor
+of :mod:`sharpsim.sweep` (in-process by default; local processes or Dask). Only this process
+writes: each finished task goes to ``results/.partial/<name>[.quick].json`` at once, so an
+interrupted run loses no finished task and the next run (same config and version) resumes from
+them; an experiment whose tasks are all done is assembled, written and plotted at once.
 """
 
 from __future__ import annotations
@@ -17,10 +22,21 @@ import importlib
 import json
 import os
 import sys
-import time
 import traceback
 
+from sharpsim.sweep import (
+    DEFAULT_RETRIES,
+    InlineExecutor,
+    Task,
+    run_tasks,
+    tid_key,
+    to_jsonable,
+    write_json_atomic,
+)
+
 from . import CATALOGUE
+
+__all__ = ["load", "tasks", "compute", "run_one", "reproduce", "format_summary", "paths", "write_json_atomic"]
 
 
 def load(name: str):
@@ -30,30 +46,41 @@ def load(name: str):
     return importlib.import_module(f"{__package__}.{name}")
 
 
-def _jsonable(obj):
-    return json.loads(json.dumps(obj, default=_default))
+def _module(name_or_mod):
+    return load(name_or_mod) if isinstance(name_or_mod, str) else name_or_mod
 
 
-def _default(o):
-    import numpy as np
-
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, (np.floating,)):
-        return float(o)
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.bool_,)):
-        return bool(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+def run_task(name: str, config, tid: tuple):
+    """One task of experiment ``name`` (what a worker runs): ``load(name).run_task(config, tid)``."""
+    return load(name).run_task(config, tuple(tid))
 
 
-def write_json_atomic(path: str, payload: dict) -> None:
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(payload, f, indent=1, default=_default)
-    os.replace(tmp, path)
+def tasks(name_or_mod, config) -> list[Task]:
+    """The experiment's tasks for ``config``, in its canonical order (checked: ids unique tuples)."""
+    mod = _module(name_or_mod)
+    out = []
+    for tid in mod.tasks(config):
+        if not isinstance(tid, tuple):
+            raise TypeError(f"{mod.NAME}.tasks must yield tuples; got {type(tid).__name__}")
+        out.append(Task(mod.NAME, tid, run_task, (mod.NAME, config, tid)))
+    if len({tid_key(t.tid) for t in out}) != len(out):
+        raise ValueError(f"{mod.NAME}.tasks yields a task id twice")
+    return out
+
+
+def compute(name_or_mod, config, executor=None, progress=None) -> dict:
+    """The experiment's results for ``config``: every task through ``executor`` (default
+    in-process), then ``assemble``. ``progress(k)`` is called once per finished task."""
+    mod = _module(name_or_mod)
+    parts = {}
+
+    def done(task, res, sec):
+        parts[task.tid] = res
+        if progress is not None:
+            progress(1)
+
+    run_tasks(tasks(mod, config), executor, on_result=done)
+    return mod.assemble(config, parts)
 
 
 def paths(name: str, out: str, quick: bool) -> tuple[str, str]:
@@ -62,70 +89,177 @@ def paths(name: str, out: str, quick: bool) -> tuple[str, str]:
     return os.path.join(out, "results", f"{name}.json"), os.path.join(out, "figures", name)
 
 
-def run_one(name: str, *, quick: bool = False, out: str = ".", force: bool = False, progress: bool = True) -> dict:
-    """Run (or reuse) one experiment, plot it, and return its record with the summary rows."""
-    from tqdm.auto import tqdm
-
-    import sharpsim
-
-    mod = load(name)
-    config = mod.QUICK if quick else mod.FULL
-    cfg = _jsonable(dataclasses.asdict(config))
-    res_path, fig_stem = paths(name, out, quick)
-    record = None
-    if not force and os.path.exists(res_path):
-        try:
-            with open(res_path) as f:
-                old = json.load(f)
-            if old.get("config") == cfg and old.get("version") == sharpsim.__version__:
-                record = old
-                record["reused"] = True
-        except (OSError, json.JSONDecodeError):
-            record = None
-    if record is None:
-        total = int(mod.total_steps(config))
-        t0 = time.perf_counter()
-        with tqdm(total=total, desc=f"{name:<17}", disable=not progress, file=sys.stderr, leave=True) as bar:
-            results = mod.run(config, bar.update)
-        record = {
-            "name": name,
-            "version": sharpsim.__version__,
-            "quick": quick,
-            "config": cfg,
-            "elapsed_s": time.perf_counter() - t0,
-            "results": _jsonable(results),
-        }
-        write_json_atomic(res_path, record)
-        record["reused"] = False
-    from . import style
-
-    with style.vector_pdf(not quick):  # the vector PDF only in full runs (or SHARPSIM_PDF=1)
-        mod.plot(record["results"], fig_stem)
-    record["figures"] = [f"{fig_stem}.png", f"{fig_stem}.pdf"]
-    record["summary"] = mod.summary(record["results"])
-    return record
+def partial_path(name: str, out: str, quick: bool) -> str:
+    """Where the finished tasks of an unfinished run are kept (``results/.partial/``)."""
+    return os.path.join(out, "results", ".partial", f"{name}{'.quick' if quick else ''}.json")
 
 
-def reproduce(names=None, *, quick=False, out=".", force=False, progress=True,
-              finished=None) -> tuple[list[dict], list[tuple[str, str]]]:
+def _read_matching(path: str, cfg: dict, version: str):
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            old = json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return None
+    if old.get("config") == cfg and old.get("version") == version:
+        return old
+    return None
+
+
+class _Plan:
+    """One experiment of a reproduce run: its config, finished parts and the tasks left."""
+
+    def __init__(self, name, quick, out, force):
+        import sharpsim
+
+        self.name, self.quick, self.out = name, quick, out
+        self.mod = load(name)
+        self.config = self.mod.QUICK if quick else self.mod.FULL
+        self.cfg = to_jsonable(dataclasses.asdict(self.config))
+        self.version = sharpsim.__version__
+        self.res_path, self.fig_stem = paths(name, out, quick)
+        self.part_path = partial_path(name, out, quick)
+        self.record = None if force else _read_matching(self.res_path, self.cfg, self.version)
+        self.all_tasks = tasks(self.mod, self.config)
+        self.parts, self.seconds = {}, 0.0
+        if self.record is None:
+            old = None if force else _read_matching(self.part_path, self.cfg, self.version)
+            if old is not None:  # resume: the tasks an interrupted run finished
+                known = {tid_key(t.tid): t.tid for t in self.all_tasks}
+                for k, v in old.get("parts", {}).items():
+                    if k in known:
+                        self.parts[known[k]] = v
+                self.seconds = float(old.get("elapsed_s", 0.0))
+        self.todo = [] if self.record is not None else [t for t in self.all_tasks if t.tid not in self.parts]
+        self.resumed = len(self.parts)
+        self.failed = None
+
+    def add(self, task, res, sec):
+        self.parts[task.tid] = res
+        self.seconds += sec
+        write_json_atomic(self.part_path, {"name": self.name, "version": self.version, "config": self.cfg,
+                                           "elapsed_s": self.seconds,
+                                           "parts": {tid_key(t): v for t, v in self.parts.items()}})
+
+    @property
+    def complete(self) -> bool:
+        return self.record is not None or len(self.parts) == len(self.all_tasks)
+
+    def finish(self) -> dict:
+        """Assemble (unless reused), write the results file, plot; the record with its summary."""
+        from . import style
+
+        if self.record is None:
+            results = self.mod.assemble(self.config, self.parts)
+            self.record = {"name": self.name, "version": self.version, "quick": self.quick, "config": self.cfg,
+                           "elapsed_s": self.seconds, "tasks": len(self.all_tasks), "results": to_jsonable(results)}
+            write_json_atomic(self.res_path, self.record)
+            if os.path.exists(self.part_path):
+                os.remove(self.part_path)
+                try:  # the folder goes when it is empty
+                    os.rmdir(os.path.dirname(self.part_path))
+                except OSError:
+                    pass
+            self.record["reused"] = False
+            self.record["resumed_tasks"] = self.resumed
+        else:
+            self.record["reused"] = True
+        with style.vector_pdf(not self.quick):  # the vector PDF only in full runs (or SHARPSIM_PDF=1)
+            self.mod.plot(self.record["results"], self.fig_stem)
+        self.record["figures"] = [f"{self.fig_stem}.png", f"{self.fig_stem}.pdf"]
+        self.record["summary"] = self.mod.summary(self.record["results"])
+        return self.record
+
+
+def run_one(name: str, *, quick: bool = False, out: str = ".", force: bool = False, progress: bool = True,
+            executor=None) -> dict:
+    """Run (or reuse, or resume) one experiment, plot it, and return its record with the summary rows."""
+    records, failures = reproduce([name], quick=quick, out=out, force=force, progress=progress, executor=executor)
+    if failures:
+        raise RuntimeError(f"experiment {name} failed:\n{failures[0][1]}")
+    return records[0]
+
+
+def reproduce(names=None, *, quick=False, out=".", force=False, progress=True, finished=None,
+              executor=None, retries: int = DEFAULT_RETRIES,
+              cache_dir: str | None = None) -> tuple[list[dict], list[tuple[str, str]]]:
     """Run several experiments; a failure in one is reported and the others still run.
 
-    Returns (records, failures) with failures as (name, traceback text). ``finished`` (a list)
-    receives each record as soon as its experiment is done, so a caller interrupted by Ctrl-C
-    knows what was kept (every finished experiment's results file is already written).
+    Every experiment is a list of tasks (``tasks``/``run_task``/``assemble``); all the tasks of
+    all the experiments go to ``executor`` (default: in-process, one experiment after the
+    other). Only this process writes files: each finished task is added to the experiment's
+    partial file (``results/.partial/``), and an experiment whose tasks are all done is
+    assembled, written, plotted and handed to ``finished`` (a list) at once, so an interrupted
+    run loses nothing finished and the next run resumes from the finished tasks.
+
+    ``retries`` and ``cache_dir`` (the compilation cache of every worker) go to
+    :func:`sharpsim.sweep.run_tasks`.
+
+    Returns (records in the order of ``names``, failures as (name, traceback text)).
     """
+    from tqdm.auto import tqdm
+
     names = list(names) if names else list(CATALOGUE)
     for n in names:
         load(n)  # unknown names fail before anything runs
-    records, failures = [], []
+    plans, failures, records = {}, [], {}
     for n in names:
         try:
-            records.append(run_one(n, quick=quick, out=out, force=force, progress=progress))
-            if finished is not None:
-                finished.append(records[-1])
+            plans[n] = _Plan(n, quick, out, force)
         except Exception:  # noqa: BLE001 - report and go on with the rest
             failures.append((n, traceback.format_exc()))
-    return records, failures
+
+    def close(plan):
+        try:
+            records[plan.name] = plan.finish()
+            if finished is not None:
+                finished.append(records[plan.name])
+        except Exception:  # noqa: BLE001
+            failures.append((plan.name, traceback.format_exc()))
+
+    def on_error(task, exc):
+        plan = plans[task.group]
+        if plan.failed is None:
+            plan.failed = "".join(traceback.format_exception(exc))
+            failures.append((plan.name, f"task {task.label} failed:\n{plan.failed}"))
+
+    inline = executor is None or isinstance(executor, InlineExecutor)
+    bars = {}
+    if inline:
+        for plan in plans.values():
+            if plan.todo:
+                with tqdm(total=len(plan.all_tasks), initial=plan.resumed, desc=f"{plan.name:<17}",
+                          disable=not progress, file=sys.stderr, leave=True) as bar:
+
+                    def done(task, res, sec, plan=plan, bar=bar):
+                        plan.add(task, res, sec)
+                        bar.update(1)
+
+                    run_tasks(plan.todo, None, on_result=done, on_error=on_error, cache_dir=cache_dir)
+            if plan.failed is None and plan.complete:
+                close(plan)
+    else:
+        for plan in plans.values():
+            if not plan.todo:
+                close(plan)
+        todo = [t for plan in plans.values() for t in plan.todo]
+        bars = tqdm(total=len(todo), desc=f"tasks on {getattr(executor, 'workers', '?')} worker(s)",
+                    disable=not progress, file=sys.stderr, leave=True)
+
+        def done(task, res, sec):
+            plan = plans[task.group]
+            plan.add(task, res, sec)
+            bars.update(1)
+            if plan.failed is None and plan.complete:
+                close(plan)
+
+        try:
+            run_tasks(todo, executor, on_result=done, on_error=on_error, retries=retries,
+                      cache_dir=cache_dir)
+        finally:
+            bars.close()
+    return [records[n] for n in names if n in records], failures
 
 
 def format_summary(records: list[dict]) -> str:

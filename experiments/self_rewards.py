@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jax
 import numpy as np
@@ -102,93 +103,147 @@ QUICK = Config(X=12, N_grid=(1, 4, 16, 64), lam_grid=(4.0, 1.0, 0.25, 0.05), maj
                cost_X=3, cost_alphas=(4.0, 16.0), sft_n=(), sft_seeds=2)  # QUICK: no SFT runs
 
 
-def total_steps(c: Config) -> int:
-    return 6
-
-
 def _trap_model(key, X, V, H, trap_rate=1.0, p_correct=0.30, p_trap=0.45, q=0.92, alpha_off=3.0):
     conds, corr, trap = toy_task(key, X, V, H, trap_rate, p_correct, p_trap, q, alpha_off)
     return s.AutoregressiveLM(conds, log=True), answer_correct(corr, V), corr
+
+
+def _frozen(*arrays):
+    """Mark the arrays of a memoized builder's result read-only (the tasks of a process share them)."""
+    for a in arrays:
+        a.flags.writeable = False
 
 
 def _acc(table, correct, mu):
     return float(np.sum(mu * np.where(correct, table, 0.0).sum(axis=1)))
 
 
-def _frontier(c: Config, key) -> dict:
+def _keys(c: Config):
+    """The five section keys: frontier, KL / win rate, power vs temperature, MCMC, costs."""
+    return jax.random.split(jax.random.key(c.seed), 5)
+
+
+@lru_cache(maxsize=8)
+def _frontier_task(c: Config):
+    """(model, correct, chains) of the frontier task; memoized: the frontier tasks of a process share it."""
     V, H, tr, pc, pt, q, ao = c.task
-    model, correct, corr = _trap_model(key, c.X, V, H, tr, pc, pt, q, ao)
+    model, correct, corr = _trap_model(_keys(c)[0], c.X, V, H, tr, pc, pt, q, ao)
+    _frozen(correct, corr)
+    return model, correct, corr
+
+
+def _frontier_part(c: Config, tid: tuple) -> dict:
+    V = c.task[0]
+    model, correct, corr = _frontier_task(c)
     base = model.table()
     mu = model.mu
-    answers = np.arange(model.Y) % V
-    out = dict(V=V, H=H, X=c.X, soft_N=c.soft_N, acc_base=_acc(base, correct, mu))
-    bon = []
-    for N in c.N_grid:
+    if tid[0] == "frontier":
+        argmax_ok = float(np.mean(model.sequence_argmax()[0][:, -1] == corr[:, -1]))
+        return dict(acc_base=_acc(base, correct, mu), argmax_correct=argmax_ok)
+    j = tid[1]
+    if tid[0] == "bon":
+        N = c.N_grid[j]
         law = s.bon_law(model, N)
-        bon.append(dict(N=N, kl=s.kl(law, model), acc=_acc(law, correct, mu),
-                        pass_n=float(np.sum(mu * (1 - (1 - np.where(correct, base, 0).sum(1)) ** N)))))
-    soft = []
-    for lam in c.lam_grid:
+        return dict(N=N, kl=s.kl(law, model), acc=_acc(law, correct, mu),
+                    pass_n=float(np.sum(mu * (1 - (1 - np.where(correct, base, 0).sum(1)) ** N))))
+    if tid[0] == "soft":
+        lam = c.lam_grid[j]
         law = s.soft_bon_law(model, c.soft_N, lam)
-        soft.append(dict(lam=lam, kl=s.kl(law, model), acc=_acc(law, correct, mu)))
-    pw, tp = [], []
-    for a in c.alpha_grid:
+        return dict(lam=lam, kl=s.kl(law, model), acc=_acc(law, correct, mu))
+    if tid[0] == "power":
+        a = c.alpha_grid[j]
         law = s.power(model, a)
-        pw.append(dict(alpha=a, kl=s.kl(law, model), acc=_acc(law, correct, mu)))
         lt = model.with_temperature(1.0 / a).table()
-        tp.append(dict(alpha=a, kl=s.kl(lt, model), acc=_acc(lt, correct, mu)))
-    maj = []
-    for N in c.majority_N:
-        acc_m = float(np.sum(mu * s.majority_prob(model, answers, N, corr[:, -1], num_answers=V)))
-        law_b = s.bon_law(model, N)
-        law_s = s.soft_bon_law(model, N, 0.5)
-        maj.append(dict(N=N, acc_majority=acc_m, acc_bon=_acc(law_b, correct, mu), acc_soft=_acc(law_s, correct, mu),
-                        pass_n=float(np.sum(mu * (1 - (1 - np.where(correct, base, 0).sum(1)) ** N)))))
-    argmax_ok = float(np.mean(model.sequence_argmax()[0][:, -1] == corr[:, -1]))
-    out.update(bon=bon, soft=soft, power=pw, temperature=tp, majority=maj, argmax_correct=argmax_ok)
+        return dict(power=dict(alpha=a, kl=s.kl(law, model), acc=_acc(law, correct, mu)),
+                    temperature=dict(alpha=a, kl=s.kl(lt, model), acc=_acc(lt, correct, mu)))
+    N = c.majority_N[j]  # "majority"
+    answers = np.arange(model.Y) % V
+    acc_m = float(np.sum(mu * s.majority_prob(model, answers, N, corr[:, -1], num_answers=V)))
+    law_b = s.bon_law(model, N)
+    law_s = s.soft_bon_law(model, N, 0.5)
+    return dict(N=N, acc_majority=acc_m, acc_bon=_acc(law_b, correct, mu), acc_soft=_acc(law_s, correct, mu),
+                pass_n=float(np.sum(mu * (1 - (1 - np.where(correct, base, 0).sum(1)) ** N))))
+
+
+def _frontier(c: Config, parts: dict) -> dict:
+    V, H = c.task[0], c.task[1]
+    head = parts[("frontier",)]
+    out = dict(V=V, H=H, X=c.X, soft_N=c.soft_N, acc_base=head["acc_base"])
+    pw = [parts[("power", j)] for j in range(len(c.alpha_grid))]
+    out.update(bon=[parts[("bon", j)] for j in range(len(c.N_grid))],
+               soft=[parts[("soft", j)] for j in range(len(c.lam_grid))],
+               power=[p["power"] for p in pw], temperature=[p["temperature"] for p in pw],
+               majority=[parts[("majority", j)] for j in range(len(c.majority_N))],
+               argmax_correct=head["argmax_correct"])
     return out
 
 
-def _kl_winrate(c: Config, key) -> dict:
-    """Bases padded with zero-mass responses to one [rows, KL_Y] table (one compilation of bon_law;
-    zero mass changes no law); each base is selected by its prompt weights mu."""
-    k1, k2, k3 = jax.random.split(key, 3)
+def _kl_names(c: Config) -> list[str]:
+    V, H = c.task[0], c.task[1]
+    return [f"no ties, Y={KL_Y}", "no ties, Y=16", "4 tie levels, Y=64", f"trap task V={V} H={H} (ties)"]
+
+
+@lru_cache(maxsize=8)
+def _kl_bases(c: Config):
+    """(table, mus): the bases padded with zero-mass responses to one [rows, KL_Y] table (one compilation
+    of bon_law; zero mass changes no law); each base is selected by its prompt weights mu. Memoized: the
+    ("kl", j) tasks of a process share it."""
+    k1, k2, k3 = jax.random.split(_keys(c)[1], 3)
     rng = np.random.default_rng(int(jax.random.randint(k1, (), 0, 2**31 - 1)))
     V, H, tr, pc, pt, q, ao = c.task
     model, _, _ = _trap_model(k3, c.X, V, H, tr, pc, pt, q, ao)
     levels = rng.choice([1.0, 2.0, 4.0, 8.0], size=64)
     rows = [rng.dirichlet(np.ones(KL_Y)), rng.dirichlet(np.ones(16)), levels / levels.sum()]
-    names = [f"no ties, Y={KL_Y}", "no ties, Y=16", "4 tie levels, Y=64", f"trap task V={V} H={H} (ties)"]
     table = np.zeros((3 + c.X, KL_Y))
     for i, r in enumerate(rows):
         table[i, : r.size] = r
     table[3:, : model.Y] = model.table()
     table /= table.sum(axis=1, keepdims=True)
     mus = [np.eye(3 + c.X)[i] for i in range(3)] + [np.r_[np.zeros(3), np.full(c.X, 1.0 / c.X)]]
-    out = []
-    for name, mu in zip(names, mus):
-        out.append(dict(name=name, kl=[s.bon_kl(table, N, mu=mu) for N in c.kl_N],
-                        win=[s.bon_win_rate(table, N, mu=mu) for N in c.kl_N]))
-    return dict(N=list(c.kl_N), bound=[s.bon_kl_bound(N) for N in c.kl_N],
-                win_continuous=[s.bon_win_rate_continuous(N) for N in c.kl_N], bases=out)
+    _frozen(table, *mus)
+    return table, tuple(mus)
 
 
-def _power_temp(c: Config, key) -> dict:
+def _kl_part(c: Config, j: int) -> dict:
+    """BoN KL and win rate of every base of :func:`_kl_bases` at N = kl_N[j]."""
+    table, mus = _kl_bases(c)
+    N = c.kl_N[j]
+    return dict(kl=[s.bon_kl(table, N, mu=mu) for mu in mus], win=[s.bon_win_rate(table, N, mu=mu) for mu in mus],
+                bound=s.bon_kl_bound(N), win_continuous=s.bon_win_rate_continuous(N))
+
+
+def _kl_winrate(c: Config, parts: dict) -> dict:
+    pts = [parts[("kl", j)] for j in range(len(c.kl_N))]
+    out = [dict(name=name, kl=[p["kl"][b] for p in pts], win=[p["win"][b] for p in pts])
+           for b, name in enumerate(_kl_names(c))]
+    return dict(N=list(c.kl_N), bound=[p["bound"] for p in pts], win_continuous=[p["win_continuous"] for p in pts],
+                bases=out)
+
+
+@lru_cache(maxsize=8)
+def _power_temp_models(c: Config, H: int):
+    """(trap model, correct, independent-token model) at horizon H; memoized: every alpha of a process shares them."""
+    key = _keys(c)[2]
+    model, correct, _ = _trap_model(jax.random.fold_in(key, H), c.pt_X, 3, H, 1.0)
+    ind = s.random_autoregressive(jax.random.fold_in(key, 100 + H), c.pt_X, 3, H, order=0)
+    _frozen(correct)
+    return model, correct, ind
+
+
+def _power_temp_part(c: Config, a: float, H: int) -> dict:
+    model, correct, ind = _power_temp_models(c, H)
+    r = s.power_vs_temperature(model, a, correct=correct)
+    return dict(kl=r["kl_power_temp"], acc_power=r["acc_power"], acc_temp=r["acc_temp"],
+                mode_power=r["mode_mass_power"], mode_temp=r["mode_mass_temp"],
+                kl_independent=s.power_vs_temperature(ind, a)["kl_power_temp"])
+
+
+def _power_temp(c: Config, parts: dict) -> dict:
     curves = []
-    for a in c.pt_alphas:
-        kl, acc_p, acc_t, kl_ind, mode_p, mode_t = [], [], [], [], [], []
-        for H in c.pt_H:
-            model, correct, _ = _trap_model(jax.random.fold_in(key, H), c.pt_X, 3, H, 1.0)
-            r = s.power_vs_temperature(model, a, correct=correct)
-            kl.append(r["kl_power_temp"])
-            acc_p.append(r["acc_power"])
-            acc_t.append(r["acc_temp"])
-            mode_p.append(r["mode_mass_power"])
-            mode_t.append(r["mode_mass_temp"])
-            ind = s.random_autoregressive(jax.random.fold_in(key, 100 + H), c.pt_X, 3, H, order=0)
-            kl_ind.append(s.power_vs_temperature(ind, a)["kl_power_temp"])
-        curves.append(dict(alpha=a, kl=kl, acc_power=acc_p, acc_temp=acc_t, mode_power=mode_p, mode_temp=mode_t,
-                           kl_independent=kl_ind))
+    for i, a in enumerate(c.pt_alphas):
+        pts = [parts[("power_temp", i, h)] for h in range(len(c.pt_H))]
+        curves.append(dict(alpha=a, **{k: [p[k] for p in pts] for k in ("kl", "acc_power", "acc_temp", "mode_power",
+                                                                          "mode_temp", "kl_independent")}))
     return dict(H=list(c.pt_H), X=c.pt_X, curves=curves)
 
 
@@ -196,72 +251,111 @@ def _star_mass(law, star):
     return float(np.where(star, law, 0.0).sum())
 
 
-def _mcmc(c: Config, key) -> dict:
+@lru_cache(maxsize=8)
+def _mcmc_model(c: Config, H: int):
+    """The one-prompt trap model of the MH panels at horizon H; memoized: ("mcmc", 0) and ("mcmc_sim",) share it."""
+    return _trap_model(jax.random.fold_in(_keys(c)[3], 7), 1, 3, H)[0]
+
+
+def _mcmc_part(c: Config, H: int) -> dict:
+    model = _mcmc_model(c, H)
+    star = s.argmax_set(model)[0]
+    base = model.table()[0]
+    P = power_mcmc_transition(model, c.mh_alpha)
+    pw = s.power(model, c.mh_alpha)[0]
+    gap = spectral_gap(P, pw)
+    laws = power_mcmc_laws(model, c.mh_alpha, c.mh_steps)
+    exact = [_star_mass(law, star) for law in laws]
+    tv = [0.5 * float(np.abs(law - pw).sum()) for law in laws]
+    live = pw > 0
+    chi2 = max(float(np.sum(base[live] ** 2 / pw[live]) - 1.0), 0.0)
+    bound = [0.5 * math.sqrt(chi2) * (1.0 - gap["abs_gap"]) ** k for k in range(c.mh_steps + 1)]
+    return dict(H=H, Y=model.Y, p_star=float(np.exp(np.asarray(model.log_table())[0]).max()), tv_bound=bound,
+                power_star=_star_mass(pw, star), gap=gap["gap"], abs_gap=gap["abs_gap"],
+                exact=exact, tv=tv, tokens_expected=[H + k * (H + 1) / 2 for k in range(c.mh_steps + 1)],
+                bon_N=list(range(1, 4 * c.mh_steps + 1)),
+                # pi^BoN_N(y*) = 1 - (1 - pi_base(y*))^N (y* is the top level of bon_law, F2)
+                bon=[1.0 - (1.0 - _star_mass(base, star)) ** N for N in range(1, 4 * c.mh_steps + 1)])
+
+
+def _mcmc_sim_part(c: Config) -> dict:
+    """Simulated chains on the first horizon (``exact`` is added by ``assemble``)."""
+    model = _mcmc_model(c, c.mh_H[0])
+    star = s.argmax_set(model)[0]
+    oracle = PrefixOracle(model)
+    res = mh_power_sampling(oracle, c.mh_alpha, c.mh_steps, jax.random.fold_in(_keys(c)[3], 99),
+                            np.zeros(c.mh_chains, dtype=np.int64))
+    sim = []
+    for k in c.mh_sim_k:
+        hits = int(star[res.trace[k]].sum())
+        lo, hi = clopper_pearson(hits, c.mh_chains)
+        lo6, hi6 = clopper_pearson(hits, c.mh_chains, 1 - 1e-6)
+        sim.append(dict(k=k, freq=hits / c.mh_chains, lo=lo, hi=hi, lo6=lo6, hi6=hi6))
+    return dict(sim=sim, queries=res.queries, tokens=res.tokens_generated, chains=c.mh_chains,
+                accept_rate=float(res.accepted.mean() / max(c.mh_steps, 1)))
+
+
+def _mcmc(c: Config, parts: dict) -> dict:
     out = []
-    for i, H in enumerate(c.mh_H):
-        model, _, _ = _trap_model(jax.random.fold_in(key, 7), 1, 3, H)
-        star = s.argmax_set(model)[0]
-        base = model.table()[0]
-        P = power_mcmc_transition(model, c.mh_alpha)
-        pw = s.power(model, c.mh_alpha)[0]
-        gap = spectral_gap(P, pw)
-        laws = power_mcmc_laws(model, c.mh_alpha, c.mh_steps)
-        exact = [_star_mass(law, star) for law in laws]
-        tv = [0.5 * float(np.abs(law - pw).sum()) for law in laws]
-        live = pw > 0
-        chi2 = max(float(np.sum(base[live] ** 2 / pw[live]) - 1.0), 0.0)
-        bound = [0.5 * math.sqrt(chi2) * (1.0 - gap["abs_gap"]) ** k for k in range(c.mh_steps + 1)]
-        rec = dict(H=H, Y=model.Y, p_star=float(np.exp(np.asarray(model.log_table())[0]).max()), tv_bound=bound,
-                   power_star=_star_mass(pw, star), gap=gap["gap"], abs_gap=gap["abs_gap"],
-                   exact=exact, tv=tv, tokens_expected=[H + k * (H + 1) / 2 for k in range(c.mh_steps + 1)],
-                   bon_N=list(range(1, 4 * c.mh_steps + 1)),
-                   # pi^BoN_N(y*) = 1 - (1 - pi_base(y*))^N (y* is the top level of bon_law, F2)
-                   bon=[1.0 - (1.0 - _star_mass(base, star)) ** N for N in range(1, 4 * c.mh_steps + 1)])
+    for i in range(len(c.mh_H)):
+        rec = dict(parts[("mcmc", i)])
         if i == 0:
-            oracle = PrefixOracle(model)
-            res = mh_power_sampling(oracle, c.mh_alpha, c.mh_steps, jax.random.fold_in(key, 99),
-                             np.zeros(c.mh_chains, dtype=np.int64))
-            sim = []
-            for k in c.mh_sim_k:
-                hits = int(star[res.trace[k]].sum())
-                lo, hi = clopper_pearson(hits, c.mh_chains)
-                lo6, hi6 = clopper_pearson(hits, c.mh_chains, 1 - 1e-6)
-                sim.append(dict(k=k, freq=hits / c.mh_chains, lo=lo, hi=hi, lo6=lo6, hi6=hi6, exact=exact[k]))
-            rec.update(sim=sim, queries=res.queries, tokens=res.tokens_generated, chains=c.mh_chains,
-                       accept_rate=float(res.accepted.mean() / max(c.mh_steps, 1)))
+            sim = parts[("mcmc_sim",)]
+            rec.update(sim=[dict(p, exact=rec["exact"][p["k"]]) for p in sim["sim"]],
+                       **{k: v for k, v in sim.items() if k != "sim"})
         out.append(rec)
     return dict(alpha=c.mh_alpha, runs=out)
 
 
-def _costs(c: Config, key) -> dict:
-    """Queries for a delta-sharp output on every prompt: best-of-N, MH (exact laws), SFT-Sharpening."""
-    H, d = c.cost_H, c.cost_delta
-    model, _, _ = _trap_model(jax.random.fold_in(key, 3), c.cost_X, 3, H, 0.6)
+@lru_cache(maxsize=8)
+def _costs_model(c: Config):
+    """The small model of the costs section: (model, argmax set, argmax mass per prompt, N of SFT-Sharpening).
+    Memoized: the costs tasks of a process share it."""
+    model, _, _ = _trap_model(jax.random.fold_in(_keys(c)[4], 3), c.cost_X, 3, c.cost_H, 0.6)
     star = s.argmax_set(model)
     p_star = s.argmax_mass(model, model)
-    # best-of-N: smallest N with pi^BoN_N(y*|x) >= 1 - delta on every prompt
-    N_bon = int(max(math.ceil(math.log(d) / math.log1p(-p)) if p < 1 else 1 for p in p_star))
-    mh = []
-    for a in c.cost_alphas:
+    # SFT-Sharpening: tabular MLE on best-of-N data; N with pi^BoN_N(y*|x) >= 1 - delta/4 on every prompt
+    # (slack for the empirical frequencies), m = n N
+    d = c.cost_delta
+    N_sft = int(max(math.ceil(math.log(d / 4) / math.log1p(-p)) if p < 1 else 1 for p in p_star))
+    _frozen(star, p_star)
+    return model, star, p_star, N_sft
+
+
+def _costs_part(c: Config, tid: tuple) -> dict:
+    """Queries for a delta-sharp output on every prompt: best-of-N, MH (exact laws), SFT-Sharpening."""
+    H, d = c.cost_H, c.cost_delta
+    model, star, p_star, N_sft = _costs_model(c)
+    if tid[0] == "costs":
+        # best-of-N: smallest N with pi^BoN_N(y*|x) >= 1 - delta on every prompt
+        N_bon = int(max(math.ceil(math.log(d) / math.log1p(-p)) if p < 1 else 1 for p in p_star))
+        return dict(p_star_min=float(p_star.min()), N_bon=N_bon, N_sft=N_sft)
+    if tid[0] == "costs_mh":
+        a = c.cost_alphas[tid[1]]
         ks = []
         for x in range(c.cost_X):
             laws = power_mcmc_laws(model, a, 200, x)
             ok = np.flatnonzero(np.where(star[x], laws, 0.0).sum(axis=1) >= 1 - d)
             ks.append(int(ok[0]) if ok.size else None)
         k = None if any(v is None for v in ks) else max(ks)
-        mh.append(dict(alpha=a, steps=k, queries=None if k is None else 1 + k,
-                       tokens=None if k is None else H + k * (H + 1) / 2))
-    # SFT-Sharpening: tabular MLE on best-of-N data; N with pi^BoN_N(y*|x) >= 1 - delta/4 on every prompt
-    # (slack for the empirical frequencies), m = n N
-    N_sft = int(max(math.ceil(math.log(d / 4) / math.log1p(-p)) if p < 1 else 1 for p in p_star))
+        return dict(alpha=a, steps=k, queries=None if k is None else 1 + k,
+                    tokens=None if k is None else H + k * (H + 1) / 2)
+    _, i, seed = tid  # "costs_sft"
+    n = c.sft_n[i]
     base_tab = s.TabularLM(model.table(), model.mu)
+    o = s.Oracle(base_tab)
+    key = _keys(c)[4]
+    r = sft_sharpening(o, TabularClass(base_tab.X, base_tab.Y), n, N_sft, jax.random.fold_in(key, 1000 * n + seed))
+    return dict(err=s.sharpness_error(r.policy, base_tab, d))
+
+
+def _costs(c: Config, parts: dict) -> dict:
+    head = parts[("costs",)]
+    N_bon, N_sft = head["N_bon"], head["N_sft"]
+    mh = [parts[("costs_mh", i)] for i in range(len(c.cost_alphas))]
     sft = []
-    for n in c.sft_n:
-        errs = []
-        for seed in range(c.sft_seeds):
-            o = s.Oracle(base_tab)
-            r = sft_sharpening(o, TabularClass(base_tab.X, base_tab.Y), n, N_sft, jax.random.fold_in(key, 1000 * n + seed))
-            errs.append(s.sharpness_error(r.policy, base_tab, d))
+    for i, n in enumerate(c.sft_n):
+        errs = [parts[("costs_sft", i, seed)]["err"] for seed in range(c.sft_seeds)]
         sft.append(dict(n=n, m=n * N_sft, err_max=float(max(errs)), err_mean=float(np.mean(errs))))
     # the smallest m on the grid from which every larger grid point succeeds on every seed
     ok = []
@@ -269,25 +363,51 @@ def _costs(c: Config, key) -> dict:
         if r_["err_max"] > c.sft_eps:
             break
         ok.insert(0, r_)
-    return dict(X=c.cost_X, H=H, delta=d, p_star_min=float(p_star.min()), N_bon=N_bon, bon_tokens=N_bon * H,
-                mh=mh, sft=sft, sft_N=N_sft, sft_eps=c.sft_eps, sft_m=ok[0]["m"] if ok else None)
+    return dict(X=c.cost_X, H=c.cost_H, delta=c.cost_delta, p_star_min=head["p_star_min"], N_bon=N_bon,
+                bon_tokens=N_bon * c.cost_H, mh=mh, sft=sft, sft_N=N_sft, sft_eps=c.sft_eps,
+                sft_m=ok[0]["m"] if ok else None)
 
 
-def run(c: Config, progress) -> dict:
-    key = jax.random.key(c.seed)
-    ks = jax.random.split(key, 5)
-    r = {}
-    r["frontier"] = _frontier(c, ks[0])
-    progress(1)
-    r["kl"] = _kl_winrate(c, ks[1])
-    progress(1)
-    r["power_temp"] = _power_temp(c, ks[2])
-    progress(1)
-    r["mcmc"] = _mcmc(c, ks[3])
-    progress(1)
-    r["costs"] = _costs(c, ks[4])
-    progress(2)
-    return r
+def tasks(c: Config) -> list[tuple]:
+    """("frontier",): base accuracy and argmax correctness of the frontier task; ("bon", j): best-of-N at
+    N_grid[j]; ("soft", j): soft best-of-N at lam_grid[j]; ("power", j): power and temperature at
+    alpha_grid[j]; ("majority", j): majority vote / BoN / soft BoN at majority_N[j]; ("kl", j): BoN KL and
+    win rate of every base at kl_N[j]; ("power_temp", i, h): pt_alphas[i] at horizon pt_H[h]; ("mcmc", i):
+    the exact MH chain at horizon mh_H[i]; ("mcmc_sim",): the simulated chains at mh_H[0]; ("costs",): the
+    best-of-N cost; ("costs_mh", i): MH steps at cost_alphas[i]; ("costs_sft", i, seed): one SFT-Sharpening
+    run at sft_n[i]."""
+    out = [("frontier",)]
+    out += [("bon", j) for j in range(len(c.N_grid))] + [("soft", j) for j in range(len(c.lam_grid))]
+    out += [("power", j) for j in range(len(c.alpha_grid))] + [("majority", j) for j in range(len(c.majority_N))]
+    out += [("kl", j) for j in range(len(c.kl_N))]
+    out += [("power_temp", i, h) for i in range(len(c.pt_alphas)) for h in range(len(c.pt_H))]
+    for i in range(len(c.mh_H)):
+        out += [("mcmc", i)] + ([("mcmc_sim",)] if i == 0 else [])
+    out += [("costs",)] + [("costs_mh", i) for i in range(len(c.cost_alphas))]
+    out += [("costs_sft", i, seed) for i in range(len(c.sft_n)) for seed in range(c.sft_seeds)]
+    return out
+
+
+def run_task(c: Config, tid: tuple) -> dict:
+    kind = tid[0]
+    if kind in ("frontier", "bon", "soft", "power", "majority"):
+        return _frontier_part(c, tid)
+    if kind == "kl":
+        return _kl_part(c, tid[1])
+    if kind == "power_temp":
+        return _power_temp_part(c, c.pt_alphas[tid[1]], c.pt_H[tid[2]])
+    if kind == "mcmc":
+        return _mcmc_part(c, c.mh_H[tid[1]])
+    if kind == "mcmc_sim":
+        return _mcmc_sim_part(c)
+    if kind in ("costs", "costs_mh", "costs_sft"):
+        return _costs_part(c, tid)
+    raise ValueError(f"unknown task {tid!r}")
+
+
+def assemble(c: Config, parts: dict) -> dict:
+    return dict(frontier=_frontier(c, parts), kl=_kl_winrate(c, parts), power_temp=_power_temp(c, parts),
+                mcmc=_mcmc(c, parts), costs=_costs(c, parts))
 
 
 def plot(r: dict, path_stem: str) -> None:

@@ -91,80 +91,101 @@ QUICK = Config(ds=(2, 3), sft_trials=100, check_bound=False, xpo_trials=64, xpo_
                xpo_bisect=0, ablation=False)
 
 
-def total_steps(c: Config) -> int:
-    return 2 * len(c.ds) + (1 if c.ablation else 0)
-
-
 def _snap_T(t: float) -> int:
     """Nearest grid value (in log scale) of T_GRID."""
     g = np.array(T_GRID, dtype=float)
     return int(g[np.argmin(np.abs(np.log(g) - math.log(max(t, 1.0))))])
 
 
-def run(c: Config, progress) -> dict:
+def tasks(c: Config) -> list[tuple]:
+    """("sft", i): SFT's joint search and exact quantities at d = ds[i]; ("sft_bound", i): SFT at Theorem 4.1's own
+    sizes at ds[i] (only when check_bound); ("xpo", i): XPO's search for T at ds[i] -- the last one (the largest d)
+    also runs the ablation when c.ablation, since the ablation needs that search's T."""
+    out = []
+    for i in range(len(c.ds)):
+        out += [("sft", i)] + ([("sft_bound", i)] if c.check_bound else []) + [("xpo", i)]
+    return out
+
+
+def _instance(c: Config, d: int) -> tuple:
+    """The Example J.1 problem at d, its instance, the padded problem and class, p* and the margin (capped at 1)."""
     key = jax.random.key(c.seed)
     dmax = max(c.ds)
     Ymax = 2**dmax
-    rows = []
-    padded = {}
-    for d in c.ds:
-        problem = problems.j1_problem(jax.random.fold_in(key, d), d, delta=c.delta)
-        inst = problem.info["instance"]
-        pp, cls = j1_problem_padded(problem, Ymax, dmax)
-        padded[d] = (pp, cls, problem)
-        p_star = 1.0 / inst.C_cov
-        g = min(inst.gamma_margin, 1.0)
-        # ---------------------------------------------------------------- SFT
+    problem = problems.j1_problem(jax.random.fold_in(key, d), d, delta=c.delta)
+    inst = problem.info["instance"]
+    pp, cls = j1_problem_padded(problem, Ymax, dmax)
+    p_star = 1.0 / inst.C_cov
+    g = min(inst.gamma_margin, 1.0)
+    return problem, inst, pp, cls, p_star, g
+
+
+def run_task(c: Config, tid: tuple) -> dict:
+    key = jax.random.key(c.seed)
+    part, i = tid
+    d = c.ds[i]
+    problem, inst, pp, cls, p_star, g = _instance(c, d)
+    if part in ("sft", "sft_bound"):
         presc = bounds.sft_sample_complexity(inst.C_cov, 0.0, c.eps, c.delta, c.rho)
         k_sft = jax.random.fold_in(jax.random.fold_in(key, 100), d)
-
+        if part == "sft_bound":
+            at_bound = engine.run_trials(pp, "sft", k_sft, c.sft_trials, c.eps, c.delta, n=presc.n, N=presc.N,
+                                         progress=False)
+            return {"at_bound": dict(freq=at_bound.freq, ci=list(at_bound.ci), m=at_bound.m)}
         grid = REGISTRY["sft"].joint(pp, presc, c.eps, c.delta, {})
         js = engine.joint_search(pp, "sft", k_sft, c.sft_trials, c.eps, c.delta, c.rho, grid)
-        at_bound = (engine.run_trials(pp, "sft", k_sft, c.sft_trials, c.eps, c.delta, n=presc.n, N=presc.N,
-                                      progress=False) if c.check_bound else None)
         sft_pts = [dict(n=p["sizes"]["n"], N=p["sizes"]["N"], m=p["m"], freq=p["freq"], ci=p["ci"],
                         exact=exact_success(p_star, p["sizes"]["n"], p["sizes"]["N"], c.delta)) for p in js.points]
         N_pop, disc = population_N_checked(inst.base, c.delta)
         opt_m, opt_n, opt_N = exact_optimum(p_star, c.delta, c.rho)
-        progress(1)
-        # ---------------------------------------------------------------- XPO
-        beta = g / (2.0 * math.log(2.0 * inst.Y / c.delta))
-        k_xpo = jax.random.fold_in(jax.random.fold_in(key, 200), d)
-        memo = {}
+        head = dict(d=d, Y=inst.Y, C_cov=inst.C_cov, gamma_margin=inst.gamma_margin, B=problem.info["B"],
+                    p_star=p_star)
+        sft = dict(n0=presc.n, N0=presc.N, bound_m=presc.m, bound_error=presc.error_bound,
+                   m=js.m, m_range=list(js.m_interval), n=js.sizes["n"] if js.sizes else None,
+                   N=js.sizes["N"] if js.sizes else None, points=sft_pts,
+                   at_bound=None,  # filled from ("sft_bound", i) by assemble
+                   exact_path_m=exact_path_m(p_star, presc.n, presc.N, c.delta, c.rho),
+                   exact_opt_m=opt_m, exact_opt_n=opt_n, exact_opt_N=opt_N,
+                   N_pop=N_pop, bon_closed_form_discrepancy=disc)
+        return {"head": head, "sft": sft}
+    # ---------------------------------------------------------------- XPO
+    beta = g / (2.0 * math.log(2.0 * inst.Y / c.delta))
+    k_xpo = jax.random.fold_in(jax.random.fold_in(key, 200), d)
+    memo = {}
 
-        def ev_xpo(sc, beta=beta, k_xpo=k_xpo, pp=pp, cls=cls, inst=inst, problem=problem, memo=memo):
-            T = _snap_T(c.xpo_T0 * sc)
-            if T not in memo:
-                alpha = alpha_j3(beta, problem.info["B"], inst.Y, inst.d, T, c.eps, c.delta, c.rho)
-                memo[T] = engine.run_trials(pp, "xpo", k_xpo, c.xpo_trials, c.eps, c.delta, T=T, beta=beta, cls=cls,
-                                         alpha=alpha, n_val=c.n_val, inner_steps=c.inner_steps, progress=False)
-            return memo[T]
+    def ev_xpo(sc):
+        T = _snap_T(c.xpo_T0 * sc)
+        if T not in memo:
+            alpha = alpha_j3(beta, problem.info["B"], inst.Y, inst.d, T, c.eps, c.delta, c.rho)
+            memo[T] = engine.run_trials(pp, "xpo", k_xpo, c.xpo_trials, c.eps, c.delta, T=T, beta=beta, cls=cls,
+                                        alpha=alpha, n_val=c.n_val, inner_steps=c.inner_steps, progress=False)
+        return memo[T]
 
-        max_doublings = int(round(math.log2(c.xpo_T_max / c.xpo_T0)))
-        sc_xpo = engine.empirical_sample_complexity(ev_xpo, c.rho, 1.0, max_doublings=max_doublings,
-                                                 bisect_steps=c.xpo_bisect, s_min=0.75)
-        xpo_pts = sorted(({"T": st.sizes["T"], "alpha": st.sizes["alpha"], "m": st.m, "freq": st.freq,
-                           "ci": list(st.ci)} for st in memo.values()), key=lambda r: r["T"])
-        xb = bounds.linear_softmax_xpo(d, max(problem.info["B"], 1.0), inst.Y, g, c.eps, c.delta, c.rho)
-        finite = xb.m is not None and math.isfinite(xb.m)
-        xpo_bound, xpo_bound_T = (xb.m, xb.T) if finite else (None, None)  # None: no finite T below 1e300
-        progress(1)
-        rows.append(dict(
-            d=d, Y=inst.Y, C_cov=inst.C_cov, gamma_margin=inst.gamma_margin, B=problem.info["B"], p_star=p_star,
-            sft=dict(n0=presc.n, N0=presc.N, bound_m=presc.m, bound_error=presc.error_bound,
-                     m=js.m, m_range=list(js.m_interval), n=js.sizes["n"] if js.sizes else None,
-                     N=js.sizes["N"] if js.sizes else None, points=sft_pts,
-                     at_bound=(dict(freq=at_bound.freq, ci=list(at_bound.ci), m=at_bound.m) if at_bound else None),
-                     exact_path_m=exact_path_m(p_star, presc.n, presc.N, c.delta, c.rho),
-                     exact_opt_m=opt_m, exact_opt_n=opt_n, exact_opt_N=opt_N,
-                     N_pop=N_pop, bon_closed_form_discrepancy=disc),
-            xpo=dict(beta=beta, m=sc_xpo.m, T=(_snap_T(c.xpo_T0 * sc_xpo.scale) if sc_xpo.scale else None),
-                     m_range=list(sc_xpo.m_range), points=xpo_pts, reached=sc_xpo.m is not None,
-                     T_max=c.xpo_T_max, bound_m=xpo_bound, bound_T=xpo_bound_T),
-        ))
-    ablation = _ablation(c, key, rows[-1], padded[c.ds[-1]]) if c.ablation else None
-    if c.ablation:
-        progress(1)
+    max_doublings = int(round(math.log2(c.xpo_T_max / c.xpo_T0)))
+    sc_xpo = engine.empirical_sample_complexity(ev_xpo, c.rho, 1.0, max_doublings=max_doublings,
+                                                bisect_steps=c.xpo_bisect, s_min=0.75)
+    xpo_pts = sorted(({"T": st.sizes["T"], "alpha": st.sizes["alpha"], "m": st.m, "freq": st.freq,
+                       "ci": list(st.ci)} for st in memo.values()), key=lambda r: r["T"])
+    xb = bounds.linear_softmax_xpo(d, max(problem.info["B"], 1.0), inst.Y, g, c.eps, c.delta, c.rho)
+    finite = xb.m is not None and math.isfinite(xb.m)
+    xpo_bound, xpo_bound_T = (xb.m, xb.T) if finite else (None, None)  # None: no finite T below 1e300
+    xpo = dict(beta=beta, m=sc_xpo.m, T=(_snap_T(c.xpo_T0 * sc_xpo.scale) if sc_xpo.scale else None),
+               m_range=list(sc_xpo.m_range), points=xpo_pts, reached=sc_xpo.m is not None,
+               T_max=c.xpo_T_max, bound_m=xpo_bound, bound_T=xpo_bound_T)
+    out = {"xpo": xpo}
+    if c.ablation and i == len(c.ds) - 1:
+        out["ablation"] = _ablation(c, key, dict(d=d, xpo=xpo), (pp, cls, problem))
+    return out
+
+
+def assemble(c: Config, parts: dict) -> dict:
+    rows = []
+    for i in range(len(c.ds)):
+        sft = parts[("sft", i)]
+        if c.check_bound:
+            sft["sft"]["at_bound"] = parts[("sft_bound", i)]["at_bound"]
+        rows.append(dict(**sft["head"], sft=sft["sft"], xpo=parts[("xpo", i)]["xpo"]))
+    ablation = parts[("xpo", len(c.ds) - 1)]["ablation"] if c.ablation else None
     return dict(eps=c.eps, delta=c.delta, rho=c.rho, n_val=c.n_val, inner_steps=c.inner_steps,
                 sft_trials=c.sft_trials, xpo_trials=c.xpo_trials, rows=rows, ablation=ablation)
 

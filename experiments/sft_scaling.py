@@ -79,33 +79,61 @@ QUICK = Config(trials=100, M_grid=(16, 64), eps_grid=(0.16, 0.08), delta_grid=(0
                check_n_max=20000, check_trials=20)
 
 
-def total_steps(c: Config) -> int:
-    return len(c.M_grid) + len(c.eps_grid) + len(c.delta_grid)
+_PANELS = (("C_cov", 100), ("eps", 200), ("delta", 300))
 
 
-def _point(c: Config, key, d, M, Delta, eps, delta) -> dict:
+def _params(c: Config, panel: str, i: int) -> tuple:
+    """(M, Delta, eps, delta) of point i of a panel."""
+    if panel == "C_cov":
+        return c.M_grid[i], c.Delta_fixed, c.eps_fixed, c.delta
+    if panel == "eps":
+        eps = c.eps_grid[i]
+        Delta = c.Delta_per_eps * eps
+        return int(round(2 * (c.C_target - 1 + Delta) / Delta)), Delta, eps, c.delta
+    return c.M_delta, c.Delta_fixed, c.eps_fixed, c.delta_grid[i]
+
+
+def _grid(c: Config, panel: str) -> tuple:
+    return {"C_cov": c.M_grid, "eps": c.eps_grid, "delta": c.delta_grid}[panel]
+
+
+def tasks(c: Config) -> list[tuple]:
+    """(panel, i, "search"): the joint search for the empirical m at point i of a panel ("C_cov": M_grid[i],
+    "eps": eps_grid[i], "delta": delta_grid[i]); (panel, i, "check"): Theorem 4.1's bound run at its prescribed
+    (n, N) at that point (a no-op returning check=None where the prescribed n exceeds check_n_max)."""
+    return [(panel, i, part) for panel, _ in _PANELS for i in range(len(_grid(c, panel)))
+            for part in ("search", "check")]
+
+
+def run_task(c: Config, tid: tuple) -> dict:
+    panel, i, part = tid
+    key = jax.random.fold_in(jax.random.key(c.seed), dict(_PANELS)[panel] + i)
+    M, Delta, eps, delta = _params(c, panel, i)
+    d = c.d
     prob = hard_problem_padded(d, M, Delta, c.Y_pad, jax.random.fold_in(key, 1))
+    C_cov, L = prob.info["C_cov"], prob.info["log_class_size"]
+    up = bounds.sft_sample_complexity(C_cov, L, eps, delta, c.rho)
+    if part == "check":
+        check = None
+        if up.n <= c.check_n_max:
+            st = engine.run_trials(prob, "sft", jax.random.fold_in(key, 3), c.check_trials, eps, delta, n=up.n,
+                                   N=up.N, progress=False)
+            check = dict(n=up.n, N=up.N, m=st.m, freq=st.freq, ci=list(st.ci), held=bool(st.freq >= 1 - c.rho),
+                         not_refuted=bool(st.ci[1] >= 1 - c.rho), max_err=float(st.errors.max()), trials=st.trials)
+        return {"check": check}
     p_star = np.where(np.arange(prob.X) == 0, 1.0, 2.0 / M)
     N_pop = population_N(p_star, prob.mu, delta, eps)
     n0 = max(1, math.ceil(d / Delta))
-    C_cov, L = prob.info["C_cov"], prob.info["log_class_size"]
-    up = bounds.sft_sample_complexity(C_cov, L, eps, delta, c.rho)
     lo = bounds.lower_bound_sample_complexity(C_cov, L, eps)
     grid = REGISTRY["sft"].joint(prob, up, eps, delta, {})
     js = engine.joint_search(prob, "sft", jax.random.fold_in(key, 2), c.trials, eps, delta, c.rho, grid,
                              rel_tol=c.rel_tol, start=n0)
-    check = None
-    if up.n <= c.check_n_max:
-        st = engine.run_trials(prob, "sft", jax.random.fold_in(key, 3), c.check_trials, eps, delta, n=up.n, N=up.N,
-                            progress=False)
-        check = dict(n=up.n, N=up.N, m=st.m, freq=st.freq, ci=list(st.ci), held=bool(st.freq >= 1 - c.rho),
-                     not_refuted=bool(st.ci[1] >= 1 - c.rho), max_err=float(st.errors.max()), trials=st.trials)
     return dict(M=M, Delta=Delta, eps=eps, delta=delta, C_cov=C_cov, log_class_size=L, N_pop=N_pop,
                 m=js.m, m_lo=js.m_interval[0], m_hi=js.m_interval[1],
                 n_emp=js.sizes["n"] if js.sizes else None, N_emp=js.sizes["N"] if js.sizes else None,
                 grid=[dict(N=g["sizes"]["N"], n=g["n"], m=g["m"]) for g in js.grid],
                 bound_m=up.m, bound_n=up.n, bound_N=up.N, bound_error=up.error_bound, lower_m=lo.m,
-                ratio=(up.m / js.m) if js.m else None, check=check)
+                ratio=(up.m / js.m) if js.m else None)
 
 
 def _slope(xs, ys):
@@ -115,26 +143,11 @@ def _slope(xs, ys):
     return stats.loglog_slope([p[0] for p in pts], [p[1] for p in pts])
 
 
-def run(c: Config, progress) -> dict:
-    key = jax.random.key(c.seed)
+def assemble(c: Config, parts: dict) -> dict:
     panels = {}
-    pts = []
-    for i, M in enumerate(c.M_grid):
-        pts.append(_point(c, jax.random.fold_in(key, 100 + i), c.d, M, c.Delta_fixed, c.eps_fixed, c.delta))
-        progress(1)
-    panels["C_cov"] = pts
-    pts = []
-    for i, eps in enumerate(c.eps_grid):
-        Delta = c.Delta_per_eps * eps
-        M = int(round(2 * (c.C_target - 1 + Delta) / Delta))
-        pts.append(_point(c, jax.random.fold_in(key, 200 + i), c.d, M, Delta, eps, c.delta))
-        progress(1)
-    panels["eps"] = pts
-    pts = []
-    for i, delta in enumerate(c.delta_grid):
-        pts.append(_point(c, jax.random.fold_in(key, 300 + i), c.d, c.M_delta, c.Delta_fixed, c.eps_fixed, delta))
-        progress(1)
-    panels["delta"] = pts
+    for panel, _ in _PANELS:
+        panels[panel] = [dict(parts[(panel, i, "search")], check=parts[(panel, i, "check")]["check"])
+                         for i in range(len(_grid(c, panel)))]
     slopes = {}
     for name, theory in (("C_cov", 1.0), ("eps", -2.0), ("delta", -1.0)):
         P = panels[name]

@@ -34,6 +34,7 @@ Signs of the lift are mixed, as in the paper: noisy or hot models and weak-signa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jax
 import numpy as np
@@ -80,12 +81,6 @@ FULL = Config()
 QUICK = Config(X=40, reps=5, tasks=TASKS[:1] + TASKS[4:], models=MODELS[1:2] + MODELS[4:5])
 
 
-def total_steps(c: Config) -> int:
-    return len(c.tasks) * len(c.models)
-
-
-
-
 def _cell(model: s.AutoregressiveLM, answer: np.ndarray, c: Config, key, Y_pad: int, V_pad: int) -> dict:
     """Every accuracy of one (task, model). Tables are padded with zero-probability responses
     (log -inf) to Y_pad sequences and V_pad answers so that the jitted samplers and bon_law
@@ -121,21 +116,38 @@ def _cell(model: s.AutoregressiveLM, answer: np.ndarray, c: Config, key, Y_pad: 
                 lift_sample=percent_lift(acc_sample, acc_greedy), lift_pass=percent_lift(pass_n, acc_greedy))
 
 
-def run(c: Config, progress) -> dict:
+def tasks(c: Config) -> list[tuple]:
+    """("cell", i, j): every accuracy of task c.tasks[i] under model c.models[j]."""
+    return [("cell", i, j) for i in range(len(c.tasks)) for j in range(len(c.models))]
+
+
+@lru_cache(maxsize=8)
+def _task(c: Config, i: int):
+    """(conds, correct chains, trap flags) of task c.tasks[i]; memoized: its cells (one per model) in a
+    process share it (read-only: ``perturb`` and ``_cell`` only read it)."""
     key = jax.random.key(c.seed)
-    cells = []
+    V, H, trap_rate, pc, pt, q, a_off = c.tasks[i][1:]
+    conds, corr, trap = toy_task(jax.random.fold_in(key, i), c.X, V, H, trap_rate, pc, pt, q, a_off)
+    for a in (*conds, corr, trap):
+        a.flags.writeable = False
+    return tuple(conds), corr, trap
+
+
+def run_task(c: Config, tid: tuple) -> dict:
+    _, i, j = tid
+    key = jax.random.key(c.seed)
     Y_pad = max(t[1] ** t[2] for t in c.tasks)
     V_pad = max(t[1] for t in c.tasks)
-    for i, (tname, V, H, trap_rate, pc, pt, q, a_off) in enumerate(c.tasks):
-        conds, corr, trap = toy_task(jax.random.fold_in(key, i), c.X, V, H, trap_rate, pc, pt, q, a_off)
-        row = []
-        for j, (mname, sigma, tau) in enumerate(c.models):
-            model = perturb(conds, jax.random.fold_in(jax.random.fold_in(key, 1000 + i), int(sigma * 1000)), sigma, tau)
-            cell = _cell(model, corr[:, -1], c, jax.random.fold_in(jax.random.fold_in(key, 2000 + i), j), Y_pad, V_pad)
-            cell["trap_fraction"] = float(trap.mean())
-            row.append(cell)
-            progress(1)
-        cells.append(row)
+    conds, corr, trap = _task(c, i)
+    sigma, tau = c.models[j][1:]
+    model = perturb(conds, jax.random.fold_in(jax.random.fold_in(key, 1000 + i), int(sigma * 1000)), sigma, tau)
+    cell = _cell(model, corr[:, -1], c, jax.random.fold_in(jax.random.fold_in(key, 2000 + i), j), Y_pad, V_pad)
+    cell["trap_fraction"] = float(trap.mean())
+    return cell
+
+
+def assemble(c: Config, parts: dict) -> dict:
+    cells = [[parts[("cell", i, j)] for j in range(len(c.models))] for i in range(len(c.tasks))]
     return dict(tasks=[t[0] for t in c.tasks], models=[m[0] for m in c.models], N=c.N, cells=cells)
 
 

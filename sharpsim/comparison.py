@@ -24,7 +24,7 @@ the largest m simulated and whether success was reached there; it has no ratio. 
 from __future__ import annotations
 
 import math
-from functools import partial
+import time
 
 from ._validate import check_open_unit
 from .algorithms import get as get_algorithm
@@ -37,17 +37,69 @@ from .engine import (
     run_trials,
     sequential_trials,
 )
+from .sweep import InlineExecutor, Task, run_tasks
 
-__all__ = ["theory_vs_simulation", "DEFAULT_BUDGET_S"]
+__all__ = ["theory_vs_simulation", "verify_part", "VERIFY_PARTS", "DEFAULT_BUDGET_S"]
 
 DEFAULT_BUDGET_S = 180.0
 """Default wall-clock budget of one comparison (``sharpsim verify --budget-s``)."""
 
 
+VERIFY_PARTS = ("at_bound", "joint", "path")
+"""The three independent tasks of one comparison (module docstring: 1, 2, 3)."""
+
+
+def _setup(problem, algorithm, eps, delta, rho, opts):
+    spec = get_algorithm(algorithm)
+    presc = spec.prescription(problem, eps, delta, rho, **{k: v for k, v in opts.items() if k == "constant"})
+    return presc, spec.path(presc, opts), spec.joint(problem, presc, eps, delta, opts)
+
+
+def verify_part(part: str, problem, algorithm: str, eps: float, delta: float, rho: float, key, trials: int,
+                conf: float, bisect_steps: int, max_trials: int, deadline: float | None, opts: dict,
+                progress=None) -> dict:
+    """One task of :func:`theory_vs_simulation` (``part`` in :data:`VERIFY_PARTS`), with the
+    comparison's key (the parts share it: common random numbers) and wall-clock ``deadline``
+    (``time.time()`` seconds; None: none). Returns a JSON-able dict; ``partial``: the deadline
+    passed before it finished."""
+    if part not in VERIFY_PARTS:
+        raise ValueError(f"part must be one of {', '.join(VERIFY_PARTS)}; got {part!r}")
+    presc, bpath, grid = _setup(problem, algorithm, eps, delta, rho, opts)
+    budget = Budget(None if deadline is None else max(0.0, deadline - time.time()))
+    if part == "at_bound":
+        try:
+            st = sequential_trials(problem, algorithm, key, eps, delta, rho, batch=trials, max_trials=max_trials,
+                                   conf=conf, budget=budget, progress=False, **bpath.sizes(1.0))
+        except BudgetExceeded:
+            return {"partial": True, "stats": None}
+        return {"partial": False, "stats": {"sizes": st.sizes, "m": st.m, "freq": st.freq, "ci": list(st.ci),
+                                            "trials": st.trials, "verdict": st.verdict}}
+    if part == "joint":
+        js = joint_search(problem, algorithm, key, trials, eps, delta, rho, grid, sequential=True,
+                          max_trials=max_trials, conf=conf, budget=budget, progress=progress)
+        return {"partial": not js.complete, "m": js.m, "sizes": js.sizes, "m_interval": list(js.m_interval),
+                "grid": js.grid, "points": js.points}
+    memo = {}
+
+    def at(sc_):
+        budget.check()
+        if sc_ not in memo:
+            memo[sc_] = run_trials(problem, algorithm, key, trials, eps, delta, conf=conf, progress=False, rho=rho,
+                                   **bpath.sizes(sc_))
+        return memo[sc_]
+
+    try:
+        sc = empirical_sample_complexity(at, rho, 1.0, bisect_steps=bisect_steps,
+                                         max_doublings=opts.get("max_doublings", 30), s_min=bpath.floor)
+    except BudgetExceeded:
+        return {"partial": True, "m": None, "m_range": [None, None]}
+    return {"partial": False, "m": sc.m, "m_range": list(sc.m_range)}
+
+
 def theory_vs_simulation(problem, algorithm: str, eps: float, delta: float, rho: float, key,
                          trials: int = 100, conf: float = 0.95, progress=None, bisect_steps: int = 3,
                          max_trials: int = SEQUENTIAL_MAX_TRIALS, budget_s: float | None = None,
-                         path: bool = True, **opts) -> dict:
+                         path: bool = True, executor=None, **opts) -> dict:
     """The bound's prescription next to simulation (see the module docstring).
 
     ``trials``: trials per batch of the sequential runs (and per size on the bound's path);
@@ -56,6 +108,11 @@ def theory_vs_simulation(problem, algorithm: str, eps: float, delta: float, rho:
     measure m on the bound's path. For XPO, m counts queries + extended queries (D7); for
     order-only bounds the constant is ``opts['constant']`` (default 1).
 
+    The three measurements are independent tasks (:func:`verify_part`, all with ``key``) run
+    through ``executor`` (:mod:`sharpsim.sweep`; default in-process, one after the other, in the
+    order above; another executor runs them at once and needs a picklable ``problem``, i.e. one
+    with a ``recipe``). The result is the same on every executor unless the budget runs out.
+
     Returns a dict: problem, algorithm, theorem, bound_m, bound_sizes, bound_error, sizes_at_bound,
     m_at_bound, success_at_bound, success_ci_at_bound, trials_at_bound, verdict_at_bound, held,
     order_only, capped, empirical_m, empirical_sizes, empirical_m_interval, search (the grid),
@@ -63,66 +120,61 @@ def theory_vs_simulation(problem, algorithm: str, eps: float, delta: float, rho:
     success_at_largest_m, partial, elapsed_s, points, target, trials, conf, eps, delta, rho.
     """
     eps, delta, rho = (check_open_unit(v, k) for v, k in ((eps, "eps"), (delta, "delta"), (rho, "rho")))
-    spec = get_algorithm(algorithm)
-    presc = spec.prescription(problem, eps, delta, rho, **{k: v for k, v in opts.items() if k == "constant"})
-    bpath = spec.path(presc, opts)
-    grid = spec.joint(problem, presc, eps, delta, opts)
-    budget = Budget(budget_s)
+    presc, bpath, grid = _setup(problem, algorithm, eps, delta, rho, opts)
+    t0 = time.monotonic()
+    deadline = None if budget_s is None else time.time() + budget_s
+    inline = executor is None or isinstance(executor, InlineExecutor)
+    parts = {}
+    tasks = [Task("verify", (part,), verify_part,
+                  (part, problem, algorithm, eps, delta, rho, key, trials, conf, bisect_steps, max_trials, deadline,
+                   opts, progress if inline else None))
+             for part in VERIFY_PARTS if path or part != "path"]
+
+    def keep(t, res, sec):
+        parts[t.tid[0]] = res
+
+    if inline:  # one after the other; the path only when the other two finished within the budget
+        run_tasks(tasks[:2], executor, on_result=keep)
+        if path and not (parts["at_bound"]["partial"] or parts["joint"]["partial"]):
+            run_tasks(tasks[2:], executor, on_result=keep)
+    else:
+        run_tasks(tasks, executor, on_result=keep)
     target = 1.0 - rho
-    seq = partial(sequential_trials, problem, algorithm, key, eps, delta, rho, batch=trials, max_trials=max_trials,
-                  conf=conf, budget=budget, progress=False)
     bound_m = float(presc.m)
     out = {
         "problem": problem.name, "algorithm": algorithm, "theorem": presc.theorem, "bound_m": bound_m,
         "bound_sizes": {k: v for k, v in (("n", presc.n), ("N", presc.N), ("T", presc.T)) if v is not None},
         "bound_error": presc.error_bound, "order_only": bool(presc.order_only), "capped": bool(bpath.capped),
         "target": target, "trials": trials, "max_trials": max_trials, "conf": conf, "eps": eps, "delta": delta,
-        "rho": rho, "partial": False,
+        "rho": rho, "partial": parts["at_bound"]["partial"],
     }
-    at_bound = None
-    try:
-        at_bound = seq(**bpath.sizes(1.0))
-    except BudgetExceeded:
-        out["partial"] = True
+    at_bound = parts["at_bound"]["stats"]
     if at_bound is not None:
-        verdict = at_bound.verdict
+        verdict = at_bound["verdict"]
         held = None
         if not (presc.order_only or bpath.capped) and verdict != "undecided":
             held = verdict == "above"
-        out.update(sizes_at_bound=at_bound.sizes, m_at_bound=at_bound.m, success_at_bound=at_bound.freq,
-                   success_ci_at_bound=list(at_bound.ci), trials_at_bound=at_bound.trials, verdict_at_bound=verdict,
+        out.update(sizes_at_bound=at_bound["sizes"], m_at_bound=at_bound["m"], success_at_bound=at_bound["freq"],
+                   success_ci_at_bound=at_bound["ci"], trials_at_bound=at_bound["trials"], verdict_at_bound=verdict,
                    held=held)
     else:
         out.update(sizes_at_bound=None, m_at_bound=None, success_at_bound=None, success_ci_at_bound=None,
                    trials_at_bound=None, verdict_at_bound=None, held=None)
     # the empirical sample complexity: the minimum of m over the sizes
-    joint = joint_search(problem, algorithm, key, trials, eps, delta, rho, grid, sequential=True,
-                         max_trials=max_trials, conf=conf, budget=budget, progress=progress)
-    out["partial"] = out["partial"] or not joint.complete
-    out.update(empirical_m=joint.m, empirical_sizes=joint.sizes, empirical_m_interval=list(joint.m_interval),
-               search={"inner": grid.inner, "floor": grid.floor, "grid": joint.grid}, search_complete=joint.complete,
-               points=joint.points)
-    largest = max(joint.points, key=lambda p: p["m"], default=None)
+    joint = parts["joint"]
+    out["partial"] = out["partial"] or joint["partial"]
+    out.update(empirical_m=joint["m"], empirical_sizes=joint["sizes"], empirical_m_interval=joint["m_interval"],
+               search={"inner": grid.inner, "floor": grid.floor, "grid": joint["grid"]},
+               search_complete=not joint["partial"], points=joint["points"])
+    largest = max(joint["points"], key=lambda p: p["m"], default=None)
     out["largest_m_simulated"] = largest["m"] if largest else None
     out["success_at_largest_m"] = largest["freq"] if largest else None
-    out["ratio"] = (bound_m / joint.m) if (joint.m and not bpath.capped and math.isfinite(bound_m)) else None
-    # m on the bound's own path (fixed trials per size, as before the joint search)
+    out["ratio"] = (bound_m / joint["m"]) if (joint["m"] and not bpath.capped and math.isfinite(bound_m)) else None
+    # m on the bound's own path (fixed trials per size, as before the joint search); reported only
+    # when the other two finished within the budget
     out["m_on_bound_path"], out["m_on_bound_path_range"] = None, [None, None]
     if path and not out["partial"]:
-        memo = {}
-
-        def at(sc_):
-            budget.check()
-            if sc_ not in memo:
-                memo[sc_] = run_trials(problem, algorithm, key, trials, eps, delta, conf=conf, progress=False, rho=rho,
-                                       **bpath.sizes(sc_))
-            return memo[sc_]
-
-        try:
-            sc = empirical_sample_complexity(at, rho, 1.0, bisect_steps=bisect_steps,
-                                             max_doublings=opts.get("max_doublings", 30), s_min=bpath.floor)
-            out["m_on_bound_path"], out["m_on_bound_path_range"] = sc.m, list(sc.m_range)
-        except BudgetExceeded:
-            out["partial"] = True
-    out["elapsed_s"] = budget.elapsed
+        out["partial"] = parts["path"]["partial"]
+        out["m_on_bound_path"], out["m_on_bound_path_range"] = parts["path"]["m"], parts["path"]["m_range"]
+    out["elapsed_s"] = time.monotonic() - t0
     return out

@@ -23,7 +23,7 @@ LAYERS = {
     2: ("quantities", "sampling", "evaluation", "bounds", "self_rewards"),
     3: ("oracle", "classes", "exact"),
     4: ("algorithms", "iterate", "passk"),
-    5: ("engine",),
+    5: ("engine", "sweep"),
     6: ("instances", "comparison", "report"),
     7: ("experiments",),
     8: ("cli", "commands"),

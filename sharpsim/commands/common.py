@@ -1,5 +1,6 @@
-"""What ``report``, ``bounds`` and ``verify`` share: one instance vocabulary, one builder, one
-JSON policy.
+"""What ``report``, ``bounds``, ``verify`` and ``reproduce`` share: one instance vocabulary, one
+builder, one JSON policy, one set of executor flags (``--executor``, ``--workers``, ``--scheduler``,
+``--retries``; :mod:`sharpsim.sweep`).
 
 Instances (``--instance``), with the same names and defaults in every command:
 
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import json
 import math
+
+from ..sweep import EXECUTORS, make_executor
 
 INSTANCES = ("hard", "random", "powerlaw", "autoregressive", "j1", "e2")
 ALIASES = {"dirichlet": "random", "power-law": "powerlaw"}
@@ -120,6 +123,42 @@ def build_problem(args, K: int = 16):
     if args.instance == "j1":
         return j1_problem(key, args.d, args.Y, delta=args.delta)
     raise ValueError(f"--instance {args.instance} has no problem for verify (use hard, random or j1)")
+
+
+EXECUTOR_HELP = """where the tasks run (default inline: this process). processes: a pool of --workers local
+processes. dask: Dask distributed (pip install "sharpsim[dask]"), either --scheduler tcp://HOST:8786
+(a running cluster, e.g. started by dask-jobqueue on SLURM) or --workers K (a LocalCluster of K
+processes). Results are the same bits on every executor."""
+
+
+def add_executor_arguments(p) -> None:
+    """--executor, --workers, --scheduler, --retries (shared by reproduce and verify)."""
+    p.add_argument("--executor", choices=EXECUTORS, default="inline", help=EXECUTOR_HELP)
+    p.add_argument("--workers", type=int, default=None, metavar="K",
+                   help="processes: pool size (default 2); dask: start a LocalCluster of K workers")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="dask: address of a running scheduler (e.g. tcp://HOST:8786)")
+    p.add_argument("--retries", type=int, default=2,
+                   help="processes: reruns of a task whose worker died; dask: reruns of a task that raised (the "
+                        "scheduler reruns a task whose worker died by itself) (default 2)")
+
+
+def executor_from_args(args):
+    """The executor the flags ask for (ValueError naming the flag for a bad combination)."""
+    if args.retries < 0:
+        raise ValueError(f"--retries must be >= 0; got {args.retries}")
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be >= 1; got {args.workers}")
+    if args.scheduler is not None and args.executor != "dask":
+        raise ValueError(f"--scheduler needs --executor dask; got --executor {args.executor}")
+    if args.scheduler is not None and args.workers is not None:
+        raise ValueError("give --scheduler (a running cluster) or --workers (a local one), not both")
+    if args.executor == "inline" and args.workers not in (None, 1):
+        raise ValueError(f"--workers {args.workers} needs --executor processes or dask")
+    try:
+        return make_executor(args.executor, workers=args.workers, scheduler=args.scheduler, retries=args.retries)
+    except ImportError as exc:
+        raise ValueError(f"--executor dask: {exc}") from None
 
 
 def to_json(obj) -> str:

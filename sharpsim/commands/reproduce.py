@@ -6,6 +6,9 @@ import os
 import sys
 import time
 
+from ..sweep import enable_compilation_cache
+from .common import add_executor_arguments, executor_from_args
+
 
 def register(sub) -> None:
     p = sub.add_parser("reproduce", help="run the experiment catalogue and write figures/ and results/")
@@ -14,21 +17,10 @@ def register(sub) -> None:
     p.add_argument("--out", default=".", help="output folder holding results/ and figures/ (default: .)")
     p.add_argument("--force", action="store_true", help="re-run even when a matching results file exists")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_executor_arguments(p)
     p.set_defaults(func=run_reproduce)
     q = sub.add_parser("list", help="the experiment catalogue, one line each")
     q.set_defaults(func=run_list)
-
-
-def enable_compilation_cache() -> str:
-    """JAX's persistent compilation cache for command-line runs (SHARPSIM_JAX_CACHE overrides the folder)."""
-    import jax
-
-    path = os.environ.get("SHARPSIM_JAX_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "sharpsim", "jax"))
-    os.makedirs(path, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", path)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)  # cache every compile (issue 12)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    return path
 
 
 def check_out(out: str) -> None:
@@ -59,18 +51,22 @@ def run_reproduce(args) -> int:
     for n in args.names:
         load(n)  # ValueError -> clear message, exit 2
     check_out(args.out)
-    if not os.environ.get("SHARPSIM_NO_JAX_CACHE"):
-        enable_compilation_cache()
+    cache = None if os.environ.get("SHARPSIM_NO_JAX_CACHE") else enable_compilation_cache()
+    executor = executor_from_args(args)
     t0 = time.perf_counter()
     done = []
     try:
         records, failures = reproduce(args.names, quick=args.quick, out=args.out, force=args.force,
-                                      progress=not args.no_progress, finished=done)
+                                      progress=not args.no_progress, finished=done, executor=executor,
+                                      retries=args.retries, cache_dir=cache)
     except KeyboardInterrupt:
         kept = ", ".join(r["name"] for r in done) or "none"
-        print(f"\nsharpsim reproduce: interrupted; finished results kept (reused on the next run): {kept}",
+        print(f"\nsharpsim reproduce: interrupted; finished results kept (reused on the next run): {kept}; "
+              "finished tasks of the others are kept in results/.partial/ (resumed on the next run)",
               file=sys.stderr)
         return 130
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
     wall = time.perf_counter() - t0
     if records:
         print(format_summary(records))

@@ -28,11 +28,17 @@ has bound_m = inf, printed as null in --json.
 
 from __future__ import annotations
 
-
 import argparse
 
 from ..algorithms import ALGORITHMS, REGISTRY
-from .common import JSON_POLICY, add_instance_arguments, build_problem, to_json
+from .common import (
+    JSON_POLICY,
+    add_executor_arguments,
+    add_instance_arguments,
+    build_problem,
+    executor_from_args,
+    to_json,
+)
 from .common import __doc__ as INSTANCE_DOC
 
 INSTANCES = ("hard", "random", "j1")
@@ -74,6 +80,7 @@ def register(sub) -> None:
     p.add_argument("--progress", action="store_true", default=None,
                    help="progress bars on stderr (default: on when stderr is a terminal)")
     p.add_argument("--json", action="store_true", help=JSON_POLICY)
+    add_executor_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -101,10 +108,14 @@ def run(args) -> int:
     check_int(args.T_max, "--T-max", minimum=2)
     budget = None if args.budget_s == 0 else check_positive(args.budget_s, "--budget-s")
     problem = build(args)
-    res = theory_vs_simulation(problem, args.algorithm, args.eps, args.delta, args.rho,
-                               jax.random.key(args.seed + 1), trials=args.trials, max_trials=args.max_trials,
-                               progress=args.progress, constant=args.constant,
-                               n_max=args.n_max, T_max=args.T_max, budget_s=budget)
+    executor = executor_from_args(args)
+    try:
+        res = theory_vs_simulation(problem, args.algorithm, args.eps, args.delta, args.rho,
+                                   jax.random.key(args.seed + 1), trials=args.trials, max_trials=args.max_trials,
+                                   progress=args.progress, constant=args.constant,
+                                   n_max=args.n_max, T_max=args.T_max, budget_s=budget, executor=executor)
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
     if args.json:
         print(to_json(res))
         return 0

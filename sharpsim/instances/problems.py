@@ -54,6 +54,9 @@ class Problem:
     mu: np.ndarray
     classes: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+    recipe: tuple | None = field(default=None, repr=False, compare=False)
+    """(function, args, kwargs) that rebuilds this problem: how it is pickled (its class
+    factories are closures), e.g. to run ``sharpsim verify`` on another process or machine."""
 
     def __post_init__(self):
         self.logp = np.asarray(log_table_of(self.base, "base"))
@@ -82,10 +85,20 @@ class Problem:
         return Problem(self.name if name is None else name, TabularLM.from_log_probs(lt), self.mu, classes,
                        self.info if info is None else info)
 
+    def __reduce__(self):
+        if self.recipe is None:
+            raise TypeError(f"problem {self.name!r} cannot be pickled: it has no recipe (build it with hard_problem, "
+                            "random_problem or j1_problem, or set Problem.recipe = (function, args, kwargs))")
+        return _rebuild, self.recipe
+
     def class_for(self, algorithm, *args):
         if algorithm not in self.classes:
             raise ValueError(f"problem {self.name!r} provides no class for algorithm {algorithm!r}")
         return self.classes[algorithm](*args)
+
+
+def _rebuild(fn, args, kwargs):
+    return fn(*args, **kwargs)
 
 
 def hard_problem(d: int, M: int, Delta: float, key=None, index=None, Y_pad: int | None = None) -> Problem:
@@ -150,6 +163,7 @@ def hard_problem(d: int, M: int, Delta: float, key=None, index=None, Y_pad: int 
         {"sft": sft_cls, "adaptive": adaptive_cls, "dpo": dpo_cls, "misspecified": family_cls},
         {"instance": inst, "index": index, "log_class_size": inst.log_class_size,
          "C_cov": coverage(table, inst.mu), "M": M, "d": d, "Delta": Delta},
+        recipe=(hard_problem, (d, M, Delta), {"index": index, "Y_pad": Y_pad}),
     )
 
 
@@ -175,6 +189,7 @@ def random_problem(key, X: int, Y: int, K: int = 16, alpha: float = 0.5) -> Prob
          "adaptive": lambda mu_stop: realizable_finite_class(kc, base, 1, K, target="adaptive", mu_stop=mu_stop),
          "dpo": lambda beta: realizable_finite_class(kc, base, 1, K, target="tilted", beta=beta)},
         {"log_class_size": math.log(K), "C_cov": coverage(base), "K": K},
+        recipe=(random_problem, (key, X, Y, K, alpha), {}),
     )
 
 
@@ -196,6 +211,7 @@ def j1_problem(key, d: int, size=None, delta: float = 0.1, B=None) -> Problem:
         {"sft": lambda N: TabularClass(1, inst.Y), "xpo": lambda: lin, "dpo": lambda beta: lin},
         {"instance": inst, "C_cov": inst.C_cov, "gamma_margin": inst.gamma_margin, "B": B, "d": d,
          "log_class_size": math.inf},
+        recipe=(j1_problem, (key, d, size, delta, B), {}),
     )
 
 

@@ -7,13 +7,14 @@ import pytest
 
 import sharpsim as s
 from experiments import iterated as E
+from sharpsim.experiments import runner
 
 
 @pytest.fixture(scope="module")
 def results():
     steps = []
-    r = E.run(E.QUICK, steps.append)
-    assert sum(steps) == E.total_steps(E.QUICK)
+    r = runner.compute(E, E.QUICK, progress=steps.append)
+    assert sum(steps) == len(runner.tasks(E, E.QUICK))
     return r
 
 

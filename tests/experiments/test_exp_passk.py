@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from experiments import passk as E
+from sharpsim.experiments import runner
 
 
 @pytest.fixture(scope="module")
 def results():
-    return E.run(E.QUICK, lambda k: None)
+    return runner.compute(E, E.QUICK)
 
 
 def test_crossovers_are_exact(results):

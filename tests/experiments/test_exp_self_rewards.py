@@ -15,13 +15,14 @@ import pytest
 
 from experiments import CATALOGUE
 from experiments import self_rewards as exp
+from sharpsim.experiments import runner
 
 
 @pytest.fixture(scope="module")
 def results():
     steps = []
-    r = exp.run(exp.QUICK, steps.append)
-    assert sum(steps) == exp.total_steps(exp.QUICK)
+    r = runner.compute(exp, exp.QUICK, progress=steps.append)
+    assert sum(steps) == len(runner.tasks(exp, exp.QUICK))
     return json.loads(json.dumps(r))  # JSON-able
 
 

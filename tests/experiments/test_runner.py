@@ -6,7 +6,7 @@ import os
 import pytest
 
 from sharpsim.cli import main
-from sharpsim.experiments import CATALOGUE
+from sharpsim.experiments import CATALOGUE, runner
 from sharpsim.experiments.runner import format_summary, load, run_one
 
 
@@ -47,6 +47,54 @@ def test_catalogue_modules_follow_the_protocol():
         if not os.path.exists(os.path.join(os.path.dirname(load.__code__.co_filename), f"{name}.py")):
             pytest.fail(f"experiment module {name} is missing")
         mod = load(name)
-        for attr in ("NAME", "DESCRIPTION", "Config", "FULL", "QUICK", "run", "plot", "summary", "total_steps"):
+        for attr in ("NAME", "DESCRIPTION", "Config", "FULL", "QUICK", "tasks", "run_task", "assemble", "plot",
+                     "summary"):
             assert hasattr(mod, attr), (name, attr)
+        for old in ("run", "total_steps"):  # the task protocol replaced them
+            assert not hasattr(mod, old), (name, old)
         assert mod.NAME == name
+        for config in (mod.QUICK, mod.FULL):
+            ts = runner.tasks(mod, config)  # checks: tuples, no id twice
+            assert ts and all(t.group == name for t in ts)
+            assert all(isinstance(v, (str, int)) and not isinstance(v, bool) for t in ts for v in t.tid), name
+            assert json.loads(json.dumps([list(t.tid) for t in ts])) == [list(t.tid) for t in ts]
+
+
+def test_an_interrupted_run_resumes_from_its_finished_tasks(tmp_path, monkeypatch):
+    """A task that fails leaves the finished ones in results/.partial/; the next run computes only
+    the missing tasks and gives the same bits as an uninterrupted run."""
+    mod = load("bon_coverage")
+    clean = runner.compute(mod, mod.QUICK)
+    n_tasks = len(runner.tasks(mod, mod.QUICK))
+    real = mod.run_task
+    calls = []
+
+    def flaky(c, tid):
+        calls.append(tid)
+        if len(calls) == 4:
+            raise RuntimeError("worker lost")
+        return real(c, tid)
+
+    monkeypatch.setattr(mod, "run_task", flaky)
+    records, failures = runner.reproduce(["bon_coverage"], quick=True, out=str(tmp_path), progress=False)
+    assert records == [] and len(failures) == 1 and "worker lost" in failures[0][1]
+    partial = json.loads((tmp_path / "results" / ".partial" / "bon_coverage.quick.json").read_text())
+    assert len(partial["parts"]) == n_tasks - 1  # every task but the failed one is kept
+    assert not (tmp_path / "results" / "bon_coverage.quick.json").exists()
+    calls.clear()
+    monkeypatch.setattr(mod, "run_task", lambda c, tid: calls.append(tid) or real(c, tid))
+    rec = run_one("bon_coverage", quick=True, out=str(tmp_path), progress=False)
+    assert len(calls) == 1 and rec["resumed_tasks"] == n_tasks - 1
+    assert rec["results"] == json.loads(json.dumps(clean))
+    assert not (tmp_path / "results" / ".partial").exists()  # removed once assembled
+
+
+def test_a_partial_file_from_another_config_is_not_resumed(tmp_path):
+    mod = load("bon_coverage")
+    path = tmp_path / "results" / ".partial" / "bon_coverage.quick.json"
+    path.parent.mkdir(parents=True)
+    bogus = {"name": "bon_coverage", "version": "0.0.0", "config": {}, "parts": {json.dumps(["wait", 0]): {}}}
+    path.write_text(json.dumps(bogus))
+    rec = run_one("bon_coverage", quick=True, out=str(tmp_path), progress=False)
+    assert rec["resumed_tasks"] == 0
+    assert rec["results"] == json.loads(json.dumps(runner.compute(mod, mod.QUICK)))
