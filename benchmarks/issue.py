@@ -26,6 +26,8 @@ ROWS = [
     ("`import sharpsim` beyond `import jax` (s)", "import", "", "sharpsim_beyond_jax_s", "s", "<=", 2.0),
     ("issue 16: `reproduce --quick` sweep on 2 local Dask workers vs 1 (speed-up; informational)", "sweep", "sweep",
      "speedup_2_over_1", "x", None, None),
+    ("issue 16: tasks' summed seconds on 2 workers over 1 worker (1 = no contention; informational)", "sweep",
+     "sweep", "task_time_inflation_2_workers", "x", None, None),
     ("issue 16: overhead per task on Dask (s; informational)", "sweep", "sweep", "task_overhead_s", "s", None, None),
     ("issue 16: compile cost per new worker, empty vs shared cache (s; informational)", "sweep", "sweep",
      "compile_s_per_worker", "s", None, None),
