@@ -20,6 +20,10 @@ Executors (all ``concurrent.futures.Executor``-shaped; :func:`make_executor` bui
   hand); ``workers=k`` starts a ``LocalCluster`` of k single-threaded worker processes. The
   scheduler reruns a task whose worker died on another worker.
 
+Like any multiprocessing or Dask ``LocalCluster`` code, a script that builds a ``processes`` or
+local ``dask`` executor must do so under ``if __name__ == "__main__":`` (the workers are spawned
+and re-import the script); the ``sharpsim`` command does this for you.
+
 Every worker turns on JAX's persistent compilation cache in a directory shared by all of them
 (:func:`enable_compilation_cache`), so an executable is compiled once per machine (once overall
 on a shared filesystem), and uses float64 (``import sharpsim``).
