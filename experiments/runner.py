@@ -146,10 +146,9 @@ class _Plan:
     def complete(self) -> bool:
         return self.record is not None or len(self.parts) == len(self.all_tasks)
 
-    def finish(self) -> dict:
-        """Assemble (unless reused), write the results file, plot; the record with its summary."""
-        from . import style
-
+    def finish(self, plotter=None) -> dict:
+        """Assemble (unless reused), write the results file, draw the figure (in ``plotter``, a
+        process pool, when given: then ``self.drawing`` is its future); the record with its summary."""
         if self.record is None:
             results = self.mod.assemble(self.config, self.parts)
             self.record = {"name": self.name, "version": self.version, "quick": self.quick, "config": self.cfg,
@@ -165,11 +164,32 @@ class _Plan:
             self.record["resumed_tasks"] = self.resumed
         else:
             self.record["reused"] = True
-        with style.vector_pdf(not self.quick):  # the vector PDF only in full runs (or SHARPSIM_PDF=1)
-            self.mod.plot(self.record["results"], self.fig_stem)
+        args = (self.name, self.record["results"], self.fig_stem, not self.quick)
+        if plotter is None:
+            draw(*args)
+        else:
+            self.drawing = plotter.submit(draw, *args)
         self.record["figures"] = [f"{self.fig_stem}.png", f"{self.fig_stem}.pdf"]
         self.record["summary"] = self.mod.summary(self.record["results"])
         return self.record
+
+
+def draw(name: str, results: dict, fig_stem: str, vector: bool) -> None:
+    """Draw experiment ``name``'s figure from its results: ``<fig_stem>.png`` and ``.pdf`` (the
+    vector PDF when ``vector``, i.e. in full runs, or with SHARPSIM_PDF=1)."""
+    from . import style
+
+    with style.vector_pdf(vector):
+        load(name).plot(results, fig_stem)
+
+
+def _plot_pool():
+    """Two spawned processes that draw the figures while this one computes (plotting is about a
+    quarter of a warm quick run and all of a run that reuses every result)."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    return cf.ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
 
 
 def run_one(name: str, *, quick: bool = False, out: str = ".", force: bool = False, progress: bool = True,
@@ -182,8 +202,8 @@ def run_one(name: str, *, quick: bool = False, out: str = ".", force: bool = Fal
 
 
 def reproduce(names=None, *, quick=False, out=".", force=False, progress=True, finished=None,
-              executor=None, retries: int = DEFAULT_RETRIES,
-              cache_dir: str | None = None) -> tuple[list[dict], list[tuple[str, str]]]:
+              executor=None, retries: int = DEFAULT_RETRIES, cache_dir: str | None = None,
+              plot_process: bool | None = None) -> tuple[list[dict], list[tuple[str, str]]]:
     """Run several experiments; a failure in one is reported and the others still run.
 
     Every experiment is a list of tasks (``tasks``/``run_task``/``assemble``); all the tasks of
@@ -194,7 +214,9 @@ def reproduce(names=None, *, quick=False, out=".", force=False, progress=True, f
     run loses nothing finished and the next run resumes from the finished tasks.
 
     ``retries`` and ``cache_dir`` (the compilation cache of every worker) go to
-    :func:`sharpsim.sweep.run_tasks`.
+    :func:`sharpsim.sweep.run_tasks`. ``plot_process``: draw the figures in two spawned processes
+    while this one goes on computing (default: when there are two or more experiments); the
+    figures are the same bytes either way, and all are drawn before this function returns.
 
     Returns (records in the order of ``names``, failures as (name, traceback text)).
     """
@@ -210,9 +232,13 @@ def reproduce(names=None, *, quick=False, out=".", force=False, progress=True, f
         except Exception:  # noqa: BLE001 - report and go on with the rest
             failures.append((n, traceback.format_exc()))
 
+    if plot_process is None:
+        plot_process = len(plans) >= 2
+    plotter = _plot_pool() if plot_process else None
+
     def close(plan):
         try:
-            records[plan.name] = plan.finish()
+            records[plan.name] = plan.finish(plotter)
             if finished is not None:
                 finished.append(records[plan.name])
         except Exception:  # noqa: BLE001
@@ -224,41 +250,53 @@ def reproduce(names=None, *, quick=False, out=".", force=False, progress=True, f
             plan.failed = "".join(traceback.format_exception(exc))
             failures.append((plan.name, f"task {task.label} failed:\n{plan.failed}"))
 
-    inline = executor is None or isinstance(executor, InlineExecutor)
-    bars = {}
-    if inline:
-        for plan in plans.values():
-            if plan.todo:
-                with tqdm(total=len(plan.all_tasks), initial=plan.resumed, desc=f"{plan.name:<17}",
-                          disable=not progress, file=sys.stderr, leave=True) as bar:
+    try:
+        inline = executor is None or isinstance(executor, InlineExecutor)
+        if inline:
+            for plan in plans.values():
+                if plan.todo:
+                    with tqdm(total=len(plan.all_tasks), initial=plan.resumed, desc=f"{plan.name:<17}",
+                              disable=not progress, file=sys.stderr, leave=True) as bar:
 
-                    def done(task, res, sec, plan=plan, bar=bar):
-                        plan.add(task, res, sec)
-                        bar.update(1)
+                        def done(task, res, sec, plan=plan, bar=bar):
+                            plan.add(task, res, sec)
+                            bar.update(1)
 
-                    run_tasks(plan.todo, None, on_result=done, on_error=on_error, cache_dir=cache_dir)
-            if plan.failed is None and plan.complete:
-                close(plan)
-    else:
-        for plan in plans.values():
-            if not plan.todo:
-                close(plan)
-        todo = [t for plan in plans.values() for t in plan.todo]
-        bars = tqdm(total=len(todo), desc=f"tasks on {getattr(executor, 'workers', '?')} worker(s)",
-                    disable=not progress, file=sys.stderr, leave=True)
+                        run_tasks(plan.todo, None, on_result=done, on_error=on_error, cache_dir=cache_dir)
+                if plan.failed is None and plan.complete:
+                    close(plan)
+        else:
+            for plan in plans.values():
+                if not plan.todo:
+                    close(plan)
+            todo = [t for plan in plans.values() for t in plan.todo]
+            bars = tqdm(total=len(todo), desc=f"tasks on {getattr(executor, 'workers', '?')} worker(s)",
+                        disable=not progress, file=sys.stderr, leave=True)
 
-        def done(task, res, sec):
-            plan = plans[task.group]
-            plan.add(task, res, sec)
-            bars.update(1)
-            if plan.failed is None and plan.complete:
-                close(plan)
+            def done(task, res, sec):
+                plan = plans[task.group]
+                plan.add(task, res, sec)
+                bars.update(1)
+                if plan.failed is None and plan.complete:
+                    close(plan)
 
-        try:
-            run_tasks(todo, executor, on_result=done, on_error=on_error, retries=retries,
-                      cache_dir=cache_dir)
-        finally:
-            bars.close()
+            try:
+                run_tasks(todo, executor, on_result=done, on_error=on_error, retries=retries,
+                          cache_dir=cache_dir)
+            finally:
+                bars.close()
+    finally:
+        if plotter is not None:
+            for plan in plans.values():  # every figure drawn (or its failure reported) before returning
+                job = getattr(plan, "drawing", None)
+                if job is None:
+                    continue
+                try:
+                    job.result()
+                except Exception:  # noqa: BLE001
+                    records.pop(plan.name, None)
+                    failures.append((plan.name, "drawing the figure failed:\n" + traceback.format_exc()))
+            plotter.shutdown(wait=True, cancel_futures=True)
     return [records[n] for n in names if n in records], failures
 
 

@@ -98,3 +98,29 @@ def test_a_partial_file_from_another_config_is_not_resumed(tmp_path):
     rec = run_one("bon_coverage", quick=True, out=str(tmp_path), progress=False)
     assert rec["resumed_tasks"] == 0
     assert rec["results"] == json.loads(json.dumps(runner.compute(mod, mod.QUICK)))
+
+
+def test_figures_drawn_in_the_plot_process_are_the_inline_bytes(tmp_path):
+    """reproduce draws figures in a spawned process when it runs two or more experiments; the
+    files are the bytes drawn in this process, and all are there when it returns."""
+    names = ["lower_bound", "greedy_vs_argmax"]
+    for sub, flag in (("proc", True), ("here", False)):
+        recs, fails = runner.reproduce(names, quick=True, out=str(tmp_path / sub), progress=False,
+                                       plot_process=flag)
+        assert not fails and [r["name"] for r in recs] == names
+    for n in names:
+        for ext in ("png", "pdf"):
+            a = (tmp_path / "proc" / "figures" / "quick" / f"{n}.{ext}").read_bytes()
+            assert a == (tmp_path / "here" / "figures" / "quick" / f"{n}.{ext}").read_bytes(), (n, ext)
+
+
+def test_a_figure_that_cannot_be_drawn_is_a_failure_and_keeps_the_results(tmp_path, monkeypatch):
+    mod = load("greedy_vs_argmax")
+
+    def broken(results, stem):
+        raise RuntimeError("no ink")
+
+    monkeypatch.setattr(mod, "plot", broken)
+    recs, fails = runner.reproduce(["greedy_vs_argmax"], quick=True, out=str(tmp_path), progress=False)
+    assert recs == [] and "no ink" in fails[0][1]
+    assert (tmp_path / "results" / "greedy_vs_argmax.quick.json").exists()
