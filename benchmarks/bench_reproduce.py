@@ -22,12 +22,14 @@ from . import case, register
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(env_extra: dict, out: str, names=()) -> float:
+def reproduce_wall(env_extra: dict, out: str, names=(), extra_args=()) -> float:
+    """Wall seconds of one fresh ``sharpsim reproduce --quick --force`` process (``extra_args``
+    e.g. an executor); RuntimeError with its stderr if it fails."""
     env = dict(os.environ)
     env.pop("SHARPSIM_NO_JAX_CACHE", None)
     env.update(env_extra)
     cmd = [sys.executable, "-m", "sharpsim.cli", "reproduce", "--quick", "--force", "--no-progress", "--out", out,
-           *names]
+           *extra_args, *names]
     t0 = time.perf_counter()
     r = subprocess.run(cmd, cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=3600)
     wall = time.perf_counter() - t0
@@ -56,9 +58,9 @@ def bench_reproduce(cfg):
         cache = tmp / "jax-cache"
         cache.mkdir()
         env_c = {"SHARPSIM_JAX_CACHE": str(cache)}
-        cold = _run(env_c, str(tmp / "cold"), names)
-        warm = _run(env_c, str(tmp / "warm"), names)
-        nocache = _run({"SHARPSIM_NO_JAX_CACHE": "1"}, str(tmp / "nocache"), names)
+        cold = reproduce_wall(env_c, str(tmp / "cold"), names)
+        warm = reproduce_wall(env_c, str(tmp / "warm"), names)
+        nocache = reproduce_wall({"SHARPSIM_NO_JAX_CACHE": "1"}, str(tmp / "nocache"), names)
         imp = _import_time()
         cache_mib = sum(f.stat().st_size for f in cache.rglob("*") if f.is_file()) / 2**20
     finally:

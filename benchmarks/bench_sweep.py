@@ -21,32 +21,20 @@ Slow (minutes): runs only with ``--only sweep`` or ``--full``; needs ``sharpsim[
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from . import case, register
+from .bench_reproduce import reproduce_wall
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["sft_scaling", "adaptive", "lower_bound", "iterated", "passk", "self_rewards"]
 
 
 def _sweep(env_extra: dict, out: str, workers: int, names) -> float:
-    env = dict(os.environ)
-    env.pop("SHARPSIM_NO_JAX_CACHE", None)
-    env.update(env_extra)
-    cmd = [sys.executable, "-m", "sharpsim.cli", "reproduce", "--quick", "--force", "--no-progress", "--out", out,
-           "--executor", "dask", "--workers", str(workers), *names]
-    t0 = time.perf_counter()
-    r = subprocess.run(cmd, cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=3600)
-    wall = time.perf_counter() - t0
-    if r.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr[-2000:]}")
-    return wall
+    return reproduce_wall(env_extra, out, names, ("--executor", "dask", "--workers", str(workers)))
 
 
 def _task_seconds(out: str, names) -> list[float]:
