@@ -220,6 +220,10 @@ def make_executor(kind: str = "inline", *, workers: int | None = None, scheduler
             raise TypeError(f"workers must be an int; got {type(workers).__name__}")
         if workers < 1:
             raise ValueError(f"workers must be >= 1; got {workers}")
+    if isinstance(retries, bool) or not isinstance(retries, int):
+        raise TypeError(f"retries must be an int; got {type(retries).__name__}")
+    if retries < 0:
+        raise ValueError(f"retries must be >= 0; got {retries}")
     if scheduler is not None and kind != "dask":
         raise ValueError(f"scheduler is only used by the dask executor; got executor {kind!r}")
     if scheduler is not None and workers is not None:

@@ -57,6 +57,8 @@ def test_inline_runs_in_order_and_reports_errors():
     ("processes", {"scheduler": "tcp://x:1"}, ValueError, "scheduler is only used by the dask executor"),
     ("dask", {"scheduler": "tcp://x:1", "workers": 2}, ValueError, "either scheduler"),
     ("inline", {"workers": 3}, ValueError, "inline executor has one worker"),
+    ("processes", {"retries": -1}, ValueError, "retries must be >= 0"),
+    ("processes", {"retries": 1.5}, TypeError, "retries must be an int"),
 ])
 def test_make_executor_rejects_bad_arguments(kind, kw, exc, match):
     with pytest.raises(exc, match=match):

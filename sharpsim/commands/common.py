@@ -159,6 +159,8 @@ def executor_from_args(args):
         return make_executor(args.executor, workers=args.workers, scheduler=args.scheduler, retries=args.retries)
     except ImportError as exc:
         raise ValueError(f"--executor dask: {exc}") from None
+    except OSError as exc:  # includes TimeoutError: no scheduler answered at that address
+        raise ValueError(f"--scheduler {args.scheduler}: cannot connect to a Dask scheduler there ({exc})") from None
 
 
 def to_json(obj) -> str:
