@@ -46,16 +46,10 @@ def tasks(draw, max_X=4, max_Y=5, tiny=True, shape=None):
     ``shape`` fixes [X, Y] (tests of jitted operators: one compilation)."""
     X = draw(st.integers(1, max_X)) if shape is None else shape[0]
     Y = draw(st.integers(1, max_Y)) if shape is None else shape[1]
-    rows = []
     pool = WEIGHTS if tiny else [w for w in WEIGHTS if w == 0 or w >= 0.1]
-    for _ in range(X):
-        w = draw(st.lists(st.sampled_from(pool), min_size=Y, max_size=Y))
-        if max(w) == 0:
-            w[draw(st.integers(0, Y - 1))] = 1.0
-        w = np.array(w)
-        rows.append(w / w.sum())
+    table = weighted_rows(draw, X, Y, pool)
     corr = np.array(draw(st.lists(st.booleans(), min_size=X * Y, max_size=X * Y))).reshape(X, Y)
-    return np.array(rows), corr
+    return table, corr
 
 
 def _close(a, b, rtol=1e-12, atol=1e-300):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 
-from ..sweep import EXECUTORS, make_executor
+from ..sweep import DEFAULT_RETRIES, EXECUTORS, make_executor
 
 INSTANCES = ("hard", "random", "powerlaw", "autoregressive", "j1", "e2")
 ALIASES = {"dirichlet": "random", "power-law": "powerlaw"}
@@ -138,9 +138,9 @@ def add_executor_arguments(p) -> None:
                    help="processes: pool size (default 2); dask: start a LocalCluster of K workers")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="dask: address of a running scheduler (e.g. tcp://HOST:8786)")
-    p.add_argument("--retries", type=int, default=2,
+    p.add_argument("--retries", type=int, default=DEFAULT_RETRIES,
                    help="processes: reruns of a task whose worker died; dask: reruns of a task that raised (the "
-                        "scheduler reruns a task whose worker died by itself) (default 2)")
+                        f"scheduler reruns a task whose worker died by itself) (default {DEFAULT_RETRIES})")
 
 
 def executor_from_args(args):
