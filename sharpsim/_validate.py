@@ -41,6 +41,27 @@ would exhaust memory fails at once with its size, this limit and the way out.
 """
 
 
+def as_real_array(value, name: str) -> np.ndarray:
+    """``np.asarray(value)`` with :func:`as_float_array`'s TypeErrors, *without* its float64 copy.
+
+    For callers that only read the array (its shape, or a fast path that writes its results into a
+    fresh array); the result may be ``value`` itself, so it must not be written to.
+    """
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # pragma: no cover - exotic inputs
+        raise TypeError(f"{name} must be an array of numbers: {exc}") from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.floating)
+        or np.issubdtype(arr.dtype, np.integer)
+        or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    return arr
+
+
 def as_float_array(value, name: str) -> np.ndarray:
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
@@ -112,6 +133,78 @@ def check_table(value, name: str, *, copy: bool = True) -> np.ndarray:
         )
     # in place: arr is as_float_array's own copy or the caller's (copy=False); one allocation
     return np.divide(arr, sums[:, None], out=arr)
+
+
+LOG_TABLE_CHUNK = 1 << 16
+"""Entries per block in :func:`checked_log_table` (512 KiB of float64): small enough that a block's
+passes (min, row sums, divide, log) re-read it from cache, large enough that the ~10 numpy calls per
+block cost little (2^15 to 2^17 measured alike; 2^12 is 2x slower)."""
+
+
+def checked_log_table(value, name: str) -> np.ndarray:
+    """``log(check_table(value, name))`` bit for bit, with check_table's errors, in fewer passes.
+
+    value: a probability table [X, Y] (anything :func:`check_table` takes; never modified).
+    Returns a fresh float64 [X, Y] array log(p[x, y] / s[x]) with s[x] = ``row_sums(p)[x]``
+    (``-inf`` where p is 0; no divide-by-zero warning), exactly ``np.log(check_table(value, name))``.
+
+    A float64 C-contiguous input is read in place (no float64 copy first): block by block of
+    :data:`LOG_TABLE_CHUNK` entries it checks min(p) >= 0 (NaN fails it) and that every row sum lies
+    within ``ROW_SUM_TOL`` of 1 (min and max of the block's sums; an inf or NaN sum fails), then
+    divides into the output and takes the log there while the block is in cache (a block whose rows
+    all sum to exactly 1.0 skips the divide: p / 1.0 == p). A failed gate re-runs
+    :func:`check_table` on ``value``, which raises its usual error (NaN, infinite, negative, row sum)
+    with its warnings. Row sums as :func:`row_sums` (Y < 8: left to right; else numpy's
+    pairwise ``sum(axis=1)`` per row), division and log as numpy's. Any other input (another dtype,
+    another memory layout, whose ``sum(axis=1)`` may add in another order) takes check_table itself.
+    """
+    if not (isinstance(value, np.ndarray) and value.dtype == np.float64 and value.flags.c_contiguous
+            and value.ndim == 2 and value.shape[0] >= 1 and value.shape[1] >= 1):
+        return _log_in_place(check_table(value, name))  # also raises check_table's shape errors
+    out = np.empty(value.shape)
+    if not _normalised_log_into(value, out):
+        return _log_in_place(check_table(value, name))  # a gate failed: raises check_table's error
+    return out
+
+
+def _log_in_place(table: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(table, out=table)
+
+
+def _normalised_log_into(src: np.ndarray, out: np.ndarray) -> bool:
+    """out = log(src / row_sums(src)[:, None]) for C-contiguous float64 [n, Y], block by block;
+    False (``out`` partly written, ``src`` untouched) as soon as a check fails."""
+    n, Y = src.shape
+    rows = max(1, LOG_TABLE_CHUNK // Y)
+    sums = np.empty(min(n, rows))
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        for a in range(0, n, rows):
+            b = min(n, a + rows)
+            blk, s, o = src[a:b], sums[: b - a], out[a:b]
+            if not blk.min() >= 0.0:  # negative or NaN
+                return False
+            if Y >= 8:
+                np.sum(blk, axis=1, out=s)  # row_sums: numpy's own (pairwise) sum for long rows
+            elif Y == 1:
+                np.copyto(s, blk[:, 0])
+            else:
+                np.add(blk[:, 0], blk[:, 1], out=s)  # row_sums: left to right for short rows
+                for k in range(2, Y):
+                    s += blk[:, k]
+            # |s - 1| > tol for some row <=> max(s) - 1 > tol or min(s) - 1 < -tol (x -> x - 1 is monotone)
+            hi, lo = s.max(), s.min()
+            if not (hi - 1.0 <= ROW_SUM_TOL and lo - 1.0 >= -ROW_SUM_TOL):
+                return False
+            if hi == lo == 1.0:  # every row sums to exactly 1: p / 1.0 is p, bit for bit
+                np.log(blk, out=o)
+                continue
+            if Y < 8:  # a contiguous divide by the repeated sums beats a broadcast with a short inner loop
+                np.divide(blk.reshape(-1), np.repeat(s, Y), out=o.reshape(-1))
+            else:
+                np.divide(blk, s[:, None], out=o)
+            np.log(o, out=o)
+    return True
 
 
 def check_log_table(value, name: str) -> np.ndarray:

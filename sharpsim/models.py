@@ -35,12 +35,14 @@ from scipy.special import logsumexp as np_logsumexp
 from ._validate import (
     MAX_ENUMERATION,
     as_float_array,
+    as_real_array,
     check_int,
     check_key,
     check_log_table,
     check_positive,
     check_size,
     check_table,
+    checked_log_table,
     mu_of,
     pow_size,
 )
@@ -276,7 +278,7 @@ class AutoregressiveLM(_TableModel):
         X = V = None
         ctx = []
         for h, c in enumerate(conditionals, start=1):
-            arr = as_float_array(c, f"conditionals[{h - 1}]")
+            arr = as_real_array(c, f"conditionals[{h - 1}]")  # no copy yet: the caller's array, only read
             if arr.ndim != 3:
                 raise ValueError(f"conditionals[{h - 1}] must have shape [X, V^c_h, V], got {arr.shape}")
             if X is None:
@@ -300,12 +302,17 @@ class AutoregressiveLM(_TableModel):
                     f"{ctx[-1]}: context lengths must satisfy c_(h+1) <= c_h + 1"
                 )
             ctx.append(c_h)
-            flat = arr.reshape(-1, V)
             name = f"conditionals[{h - 1}]"
+            # float64 C-contiguous: read in place (flat is a view; nothing below writes to it), else
+            # as_float_array's float64 copy, in its memory layout (row sums add in layout order)
+            in_place = arr.dtype == np.float64 and arr.flags.c_contiguous
+            flat = (arr if in_place else arr.astype(np.float64)).reshape(-1, V)
             if log:
-                flat = check_log_table(flat, name)
-            else:  # check_table returns a fresh array: take its log in place (validation speed)
-                flat = check_table(flat, name, copy=False)  # arr is as_float_array's own copy
+                flat = check_log_table(flat, name)  # a fresh array
+            elif in_place:  # check, normalise and log block by block into a fresh array (bit-identical)
+                flat = checked_log_table(flat, name)
+            else:  # our own copy: check_table normalises it in place, then its log in place
+                flat = check_table(flat, name, copy=False)
                 with np.errstate(divide="ignore"):
                     np.log(flat, out=flat)
             conds.append(flat.reshape(arr.shape))
