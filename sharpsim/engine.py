@@ -82,13 +82,14 @@ def run_trials(problem, algorithm: str, key, trials: int, eps: float, delta: flo
     """K = ``trials`` independent trials of ``algorithm`` on ``problem`` (see the module docstring).
 
     Sizes and options (keywords) come from the algorithm's registry entry
-    (:data:`sharpsim.algorithms.REGISTRY`): sft: n, N (literal, fast, chunk); adaptive: n,
+    (:data:`sharpsim.algorithms.REGISTRY`): sft: n, N (literal, fast, counts, chunk); adaptive: n,
     mu_stop (max_draws); dpo: n, beta; bon: N; xpo: T, beta (alpha: None -> Theorem J.3's
     alpha(T) with eps, delta, rho; n_val, inner_steps). ``cls`` overrides the problem's class.
     ``chunk`` sets the trials per vmapped chunk: the results do not depend on it (trial keys are
     ``jax.random.split(key, trials)``). sft's ``literal`` draws the N responses one by one instead
     of the exact shortcut; ``fast`` (tabular class) evaluates the MLE from the draws in O(n + X),
-    bit-identical to the generic path. ``budget`` (a :class:`Budget`) is checked before every chunk
+    bit-identical to the generic path; ``counts=True`` (opt-in, tabular fast path) draws each trial's
+    counts on y*(x) from their exact multinomial law in O(X), the same law with other bits. ``budget`` (a :class:`Budget`) is checked before every chunk
     (:class:`BudgetExceeded` when spent).
     """
     spec = get_algorithm(algorithm)

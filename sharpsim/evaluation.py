@@ -20,7 +20,7 @@ import numpy as np
 
 from . import core
 
-__all__ = ["error_core", "tabular_star_columns", "tabular_sft_error_core"]
+__all__ = ["error_core", "tabular_star_columns", "tabular_sft_error_core", "tabular_sft_error_from_counts"]
 
 
 @jax.jit
@@ -69,7 +69,18 @@ def tabular_sft_error_core(x, y, w, star_a, star_b, two, delta, mu, Y):
     in_b = two[x] & (y == star_b[x])
     cols = jnp.stack([w, jnp.where(in_a, w, 0.0), jnp.where(in_b, w, 0.0)], axis=-1)
     c = jnp.zeros((X, 3)).at[x].add(cols)
-    tot, ca, cb = c[:, 0], c[:, 1], c[:, 2]
+    return tabular_sft_error_from_counts(c[:, 0], c[:, 1], c[:, 2], two, delta, mu, Y)
+
+
+def tabular_sft_error_from_counts(tot, ca, cb, two, delta, mu, Y):
+    """Exact sharpness error of the tabular MLE from its counts on y*(x) (the second half of
+    :func:`tabular_sft_error_core`; also the engine's counts mode, with the counts from
+    :func:`sharpsim.oracle.bon_column_counts_core`).
+
+    tot, ca, cb: float [X], c(x), c(x, a(x)), c(x, b(x)) (cb ignored where not ``two``).
+    q(y*(x)|x) = fl(ca / tot) [+ fl(cb / tot)] on seen prompts, |y*(x)| / Y on unseen ones;
+    err = sum_x mu(x) 1{q(y*(x)|x) <= 1 - delta}.
+    """
     live = tot > 0
     den = jax.lax.optimization_barrier(jnp.where(live, tot, 1.0))
     qa = jnp.where(live, ca / den, 1.0 / Y)

@@ -53,6 +53,7 @@ __all__ = [
     "bon_draws_literal_core",
     "adaptive_draws_core",
     "pair_draws_core",
+    "bon_column_counts_core",
 ]
 
 
@@ -179,6 +180,29 @@ def bon_draws_core(key, logp, log_mu, n, N, n_cap):
     w = _live(n, n_cap)
     draws = (w * N).astype(jnp.int64)
     return Draws(x, y, logp[x, y], w, jnp.sum(draws), draws)
+
+
+def bon_column_counts_core(key, mu, law_a, law_b, two, n):
+    """Counts of n best-of-N outcomes in at most two marked columns per prompt, from their exact
+    multinomial law (the oracle's counts shortcut, DESIGN.md; charge n N queries).
+
+    With x_i ~ mu and y_i ~ pi^BoN_N(.|x_i) i.i.d. (i = 1..n), the per-prompt counts
+    c(x) = #{i : x_i = x}, c_a(x) = #{i : x_i = x, y_i = a(x)}, c_b(x) = #{i : x_i = x, y_i = b(x)}
+    have the law
+        c ~ Multinomial(n, mu),   c_a | c ~ Bin(c, q_a),   c_b | c, c_a ~ Bin(c - c_a, q_b / (1 - q_a))
+    with q_a(x) = pi^BoN_N(a(x)|x) = ``law_a`` and q_b = ``law_b`` (used where ``two``; a column b(x)
+    distinct from a(x)). This is the marginal of the full count table [X, Y] of :func:`bon_draws_core`
+    on the columns (a, b): the same distribution, drawn in O(X) instead of O(n log(X Y)), with
+    other bits. Args: key; mu, law_a, law_b [X] float; two [X] bool; n: number of prompts (a traced
+    scalar is fine). Returns float64 (c, c_a, c_b), each [X], integer-valued.
+    """
+    k1, k2, k3 = jax.random.split(key, 3)
+    c = jax.random.multinomial(k1, jnp.asarray(n, jnp.float64), mu)
+    ca = jax.random.binomial(k2, c, law_a)
+    rest = 1.0 - law_a
+    cond = jnp.where(two & (rest > 0), jnp.clip(law_b / jnp.where(rest > 0, rest, 1.0), 0.0, 1.0), 0.0)
+    cb = jnp.where(two, jax.random.binomial(k3, c - ca, cond), 0.0)
+    return c, ca, cb
 
 
 @partial(jax.jit, static_argnames=("n_cap", "N"))

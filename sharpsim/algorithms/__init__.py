@@ -193,7 +193,7 @@ REGISTRY: dict[str, AlgorithmSpec] = {
         "answer", ("hard", "random", "j1"), "a base table", _bon_joint),
     "sft": AlgorithmSpec(
         "sft", "SFT-Sharpening (Theorem 4.1): best-of-N on n prompts, then MLE",
-        sft_sharpening, sft_core, sft_batch, ("n", "N"), ("literal", "fast", "chunk"), ("n", "N"),
+        sft_sharpening, sft_core, sft_batch, ("n", "N"), ("literal", "fast", "counts", "chunk"), ("n", "N"),
         sft_prescription, _sft_path, "error", ("hard", "random"), "a finite class containing bon_law(base, N)",
         _sft_joint),
     "adaptive": AlgorithmSpec(

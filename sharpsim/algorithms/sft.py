@@ -21,11 +21,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import bounds
+from .. import bounds, core
 from .._validate import check_int
 from ..classes import MLE_CORES, counts_core
-from ..evaluation import error_core, tabular_sft_error_core, tabular_star_columns
-from ..oracle import MAX_CAPACITY, Oracle, bon_draws_core, bon_draws_literal_core, capacity
+from ..evaluation import error_core, tabular_sft_error_core, tabular_sft_error_from_counts, tabular_star_columns
+from ..oracle import MAX_CAPACITY, Oracle, bon_column_counts_core, bon_draws_core, bon_draws_literal_core, capacity
 from .result import Batch, LearnerResult, Trial
 
 __all__ = ["sft_core", "sft_sharpening", "sft_batch", "sft_prescription"]
@@ -129,7 +129,41 @@ _sft_tabular_scan = jax.jit(partial(_sft_tabular_map, literal=False), static_arg
 _sft_tabular_literal_scan = jax.jit(partial(_sft_tabular_map, literal=True), static_argnames=("n_cap", "per", "N"))
 
 
-def sft_batch(problem, cls, trials, delta, *, n=None, N=None, literal=False, fast=True, chunk=None, **_):
+def _sft_counts_map(keys, logp, mu, n, N, delta, star, per):
+    """The counts mode: G = len(keys) / per chunks of ``per`` vmapped trials under ``lax.map``.
+
+    Per trial, the counts (c(x), c(x, a), c(x, b)) of its n best-of-N outcomes on the evaluator's
+    columns y*(x) = {a(x), b(x)} are drawn from their exact multinomial law
+    (:func:`sharpsim.oracle.bon_column_counts_core`, O(X)), then the tabular MLE's exact error
+    (:func:`sharpsim.evaluation.tabular_sft_error_from_counts`); m = n N queries. The key is split
+    as in :func:`sft_core` (data, fit; the tabular MLE uses no fit key). Same law as the draws path,
+    other bits (tested in distribution and against the exact mean error).
+    """
+    star_a, star_b, two = star
+    X, Y = logp.shape
+    law = core.bon_law(logp, N)
+    rows = jnp.arange(X)
+    law_a, law_b = law[rows, star_a], law[rows, star_b]
+
+    def one(key):
+        kd, _ = jax.random.split(key)
+        c, ca, cb = bon_column_counts_core(kd, mu, law_a, law_b, two, n)
+        err = tabular_sft_error_from_counts(c, ca, cb, two, delta, mu, Y)
+        return err, (n * N) * jnp.float64(1), jnp.float64(0)
+
+    ks = keys.reshape((-1, per) + keys.shape[1:])
+    out = jax.lax.map(jax.vmap(one), ks)
+    return tuple(o.reshape(-1) for o in out)
+
+
+_sft_counts_scan = jax.jit(_sft_counts_map, static_argnames=("per",))
+
+COUNTS_CHUNK = 256
+"""Engine chunking: trials per vmapped chunk in the counts mode (a trial is O(X) work)."""
+
+
+def sft_batch(problem, cls, trials, delta, *, n=None, N=None, literal=False, fast=True, counts=False, chunk=None,
+              **_):
     """The engine's plan for SFT trials at sizes (n, N): a :class:`Batch` (``cls`` None: the
     problem's class for N, realizable: it contains bon_law(base, N)).
 
@@ -137,12 +171,33 @@ def sft_batch(problem, cls, trials, delta, *, n=None, N=None, literal=False, fas
     (:func:`sharpsim.evaluation.tabular_sft_error_core`) instead of building [X, Y] tables;
     bit-identical errors. It applies when every |y*(x)| <= 2; otherwise (or with
     ``fast=False``) the generic path (counts -> ``MLE_CORES[kind]`` -> ``error_core``) runs.
-    Chunks: see the module constants.
+    ``counts`` (tabular class, fast path only, not ``literal``): draw each trial's counts on y*(x)
+    from their exact multinomial law instead of n draws (:func:`_sft_counts_map`; O(X) per trial
+    whatever n is): the same law of the error, other bits, so it is opt-in (results of the default
+    path are unchanged). Chunks: see the module constants.
     """
     n, N = check_int(n, "n"), check_int(N, "N")
     cls = problem.class_for("sft", N) if cls is None else cls
     sizes = {"n": n, "N": N}
     logp, log_mu, mu = jnp.asarray(problem.logp), jnp.asarray(problem.log_mu), jnp.asarray(problem.mu)
+    if not isinstance(counts, (bool, np.bool_)):
+        raise TypeError(f"counts must be True or False, got {counts!r}")
+    if counts:
+        if literal:
+            raise ValueError("counts=True draws counts from the exact best-of-N law; it cannot be literal=True")
+        star = tabular_star_columns(problem.logp) if (fast and cls.kind == "tabular") else None
+        if star is None:
+            why = (f"class kind {cls.kind!r}" if cls.kind != "tabular" else "fast=False" if not fast
+                   else "a prompt with |y*(x)| > 2")
+            raise ValueError("counts=True needs the tabular fast path: the tabular class, fast=True and every "
+                             f"|y*(x)| <= 2 (got {why})")
+        inner = int(chunk) if chunk else COUNTS_CHUNK
+        n_chunks = -(-trials // inner)
+        G = -(-n_chunks // -(-n_chunks // FAST_CHUNKS_PER_CALL))
+
+        def fn(ks):
+            return _sft_counts_scan(ks, logp, mu, n, float(N), delta, star, inner)
+        return Batch(fn, G * inner, True, sizes)
     n_cap = capacity(n)
     slots = n_cap * (N if literal else 1)
     if slots > MAX_CAPACITY:
