@@ -1,12 +1,32 @@
-"""Strict numerics for every test: float64 JAX, rank promotion errors, a fixed key fixture."""
+"""Strict numerics for every test: float64 JAX, rank promotion errors, a fixed key fixture.
+
+One persistent compilation cache for the whole test session, in a fresh temporary folder (never the
+user's ``~/.cache``): the test process and every process it starts (the tutorial's kernel, Dask and
+process-pool workers, ``python -m benchmarks``, plot processes) read it through
+``$SHARPSIM_JAX_CACHE``, so an executable that one of them compiled is not compiled again by another,
+and a session always starts from an empty cache (its time does not depend on earlier runs). The
+cache holds compiled XLA executables only; it cannot change a result.
+"""
+
+import atexit
+import os
+import shutil
+import tempfile
 
 import jax
 import numpy as np
 import pytest
 
 import sharpsim  # noqa: F401  (enables jax_enable_x64)
+from sharpsim.sweep import enable_compilation_cache
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+_SESSION_CACHE = tempfile.mkdtemp(prefix="sharpsim-test-jax-cache-")
+atexit.register(shutil.rmtree, _SESSION_CACHE, True)
+os.environ["SHARPSIM_JAX_CACHE"] = _SESSION_CACHE
+os.environ.pop("SHARPSIM_NO_JAX_CACHE", None)
+enable_compilation_cache(_SESSION_CACHE)
 
 
 @pytest.fixture
@@ -22,21 +42,11 @@ def rng():
 @pytest.fixture(scope="session")
 def quick_catalogue(tmp_path_factory):
     """Run the whole catalogue once in quick mode through the command line (what CI smoke-tests);
-    returns the output folder. JAX's persistent compilation cache stays off in tests."""
-    import os
-
+    returns the output folder. It compiles into the session's cache (see the module docstring)."""
     from sharpsim.cli import main
 
     out = tmp_path_factory.mktemp("quick_catalogue")
-    old = os.environ.get("SHARPSIM_NO_JAX_CACHE")
-    os.environ["SHARPSIM_NO_JAX_CACHE"] = "1"
-    try:
-        rc = main(["reproduce", "--quick", "--out", str(out), "--no-progress"])
-    finally:
-        if old is None:
-            os.environ.pop("SHARPSIM_NO_JAX_CACHE", None)
-        else:
-            os.environ["SHARPSIM_NO_JAX_CACHE"] = old
+    rc = main(["reproduce", "--quick", "--out", str(out), "--no-progress"])
     assert rc == 0, "sharpsim reproduce --quick failed"
     return str(out)
 
