@@ -141,6 +141,7 @@ def bench_engine(cfg):
         "reference_draws_share": secs["piece: reference draws (bon_draws_core, 1 trial)"]["median_s"]
         / per_trial["reference_loop"],
     })
+    cases = [counts_case(cfg, pb, key, delta, X, Y, n, N, per_trial["reference_loop"])]
     return {
         "cases": [
             case(
@@ -155,7 +156,7 @@ def bench_engine(cfg):
                 agreement={"errors_max_abs_diff": float(np.max(np.abs(e_ref - e_eng))),
                            "errors_identical": bool(np.allclose(e_ref, e_eng, rtol=0, atol=1e-12))},
             )
-        ],
+        ] + cases,
         "notes": (
             "Timed calls: run_trials with the engine's trial count (one compilation, then chunks of "
             "vmapped trials) and the reference loop with a few trials; ratios are per trial. The "
@@ -164,6 +165,50 @@ def bench_engine(cfg):
             "path computes q(y*(x)|x) from the draws (no [X, Y] table per trial) and runs chunks of 64 "
             "trials under lax.map, so the BoN law is computed once per call; its time is now mostly the "
             "oracle's draws (binary searches in the prompt and response CDFs). Shares of the pieces are "
-            "approximate (the pieces run as separate calls, the engine fuses them)."
+            "approximate (the pieces run as separate calls, the engine fuses them). The counts-mode case "
+            "(run_trials(..., counts=True), opt-in: the same law of the error, other bits) draws each "
+            "trial's counts on y*(x) from their multinomial law in O(X), so its cost does not grow with n; "
+            "it is timed with more trials per call (the BoN law of the table is computed once per call) "
+            "and at a 25x larger n beside the default path."
         ),
     }
+
+
+def counts_case(cfg, pb, key, delta, X, Y, n, N, reference_per_trial):
+    """The opt-in counts mode (same law, other bits) vs the per-trial loop, and vs the default path at
+    the benchmark's n and at 25 n (where the draws path's O(n) per trial shows)."""
+    from sharpsim.classes import TabularClass
+    from sharpsim.engine import run_trials
+
+    trials = 256 if cfg.quick else 2048
+    cls = TabularClass(X, Y)
+    secs, per = {}, {}
+    for label, nn, counts in [("counts mode", n, True), ("default path", n, False),
+                              ("counts mode, 25 n", 25 * n, True), ("default path, 25 n", 25 * n, False)]:
+        k = trials if counts or "25 n" not in label else max(64, trials // 8)  # the draws path is O(n) a trial
+
+        def go(nn=nn, counts=counts, k=k):
+            return run_trials(pb, "sft", key, k, 0.3, delta, n=nn, N=N, cls=cls, progress=False,
+                              counts=counts).errors
+
+        secs[f"run_trials, {label} ({k} trials)"] = s = measure(go, max(3, cfg.repeats // 2))
+        per[label] = s["median_s"] / k
+    # same law: the mean errors of the two modes on the same trials' count agree within 5 standard errors
+    e_c = np.asarray(run_trials(pb, "sft", key, trials, 0.3, delta, n=n, N=N, cls=cls, progress=False,
+                                counts=True).errors)
+    e_d = np.asarray(run_trials(pb, "sft", key, trials, 0.3, delta, n=n, N=N, cls=cls, progress=False).errors)
+    se = float(np.sqrt((e_c.var() + e_d.var()) / trials))
+    diff = float(abs(e_c.mean() - e_d.mean()))
+    ratios = {
+        "counts_speedup_vs_reference_loop": reference_per_trial / per["counts mode"],
+        "counts_vs_default_path": per["default path"] / per["counts mode"],
+        "counts_vs_default_path_at_25n": per["default path, 25 n"] / per["counts mode, 25 n"],
+    }
+    return case(
+        f"counts mode (opt-in), X={X}, Y={Y}, n={n} and {25 * n}, N={N}, tabular class",
+        {"X": X, "Y": Y, "n": n, "N": N, "trials": trials},
+        secs, ratios, headline="counts_speedup_vs_reference_loop", target=300.0, higher_is_better=True,
+        trials_per_second={k: 1.0 / v for k, v in per.items()},
+        agreement={"mean_error_abs_diff_counts_vs_default": diff, "standard_error_of_diff": se,
+                   "mean_errors_within_5_se": bool(diff <= 5 * se + 1e-12)},
+    )

@@ -19,6 +19,11 @@ ROWS = [
     ("BoN sampling, 100 prompts x 10 x N = 64 over 1000 responses", "bon_sampling", "X=100, Y=1000, N=64, B=1000", "speedup_vs_numpy", "x numpy", ">=", 3.0),
     ("BoN sampling, 10^4 prompts x N = 64 over 1000 responses", "bon_sampling", "X=100, Y=1000, N=64, B=10000", "speedup_vs_numpy", "x numpy", ">=", 3.0),
     ("MC engine, SFT trials/s vs the per-trial loop", "mc_engine", "", "speedup_vs_reference_loop", "x the per-trial loop", ">=", 300.0),
+    ("MC engine, opt-in counts mode (`run_trials(..., counts=True)`: same law, other bits), trials/s vs the "
+     "per-trial loop", "mc_engine", "counts mode", "counts_speedup_vs_reference_loop", "x the per-trial loop", ">=",
+     300.0),
+    ("MC engine at 25 x n (n = 10^5): counts mode over the default path (informational)", "mc_engine", "counts mode",
+     "counts_vs_default_path_at_25n", "x", None, None),
     ("warm `reproduce --quick` (wall s)", "reproduce", "reproduce --quick (all", "warm_s", "s", "<=", 20.0),
     ("cold `reproduce --quick`: share the compilation cache saves, (cold - warm) / cold (informational; "
      "the issue's < 0.2 compile share of a warm run needs a profiler)", "reproduce", "reproduce --quick (all",

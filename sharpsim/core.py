@@ -13,12 +13,21 @@ is masked explicitly.
 
 References are to ``shared/SPEC.md`` (sharpsim's specification of Huang et al.,
 "Self-Improvement in Language Models: The Sharpening Mechanism", arXiv 2412.01951).
+
+Why one file of ~650 lines: the best-of-N law has two implementations that must return the same
+bits, the jitted :func:`bon_law` and the CPU host path :func:`bon_law_host` (issue 12); the host
+path reuses the jitted path's kernels (``_log_S``, ``_bon_level``, :func:`order_key`,
+:func:`tie_tol`) and its tie groups, so the reference and its twin stay side by side with the
+order-key sort and tie-group helpers that both depend on.
 """
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import logsumexp
 
 NEG_INF = -jnp.inf
@@ -213,32 +222,46 @@ def sharpness_error(logq, logp, delta, mu, gamma=0.0, strict=True):
 # --------------------------------------------------------------------------- best-of-N law
 
 
-def _bon_row(lp, N):
-    Y = lp.shape[0]
-    # one exact stable argsort; levels are the tie groups (TIE_RTOL) of the sorted row, and the
-    # masses use the original values (the k smallest in the sorted order)
-    order = argsort_rows(lp)
-    asc = lp[order]
+def _bon_level(a, b):
+    """Mass S_<=^N - S_<^N of a level from a = N log S_<= and b = N log S_< (any shape, elementwise).
+
+    exp(a) * (-expm1(min(b - a, 0))); 0 where a = -inf.
+    """
+    safe_a = jnp.where(jnp.isneginf(a), 0.0, a)
+    return jnp.where(jnp.isneginf(a), 0.0, jnp.exp(a) * -jnp.expm1(jnp.minimum(b - safe_a, 0.0)))
+
+
+def _log_S(A, D):
+    """log S over the k smallest entries for every boundary k = 0..Y of a sorted row ([..., Y + 1]).
+
+    A[..., k]: sum of the k smallest, D[..., k]: sum of the k largest (both from 0). Each log is
+    taken from whichever side is accurate (t: mass of the Y - k largest, s: of the k smallest).
+    """
+    total = D[..., -1:]
+    t = D[..., ::-1] / total
+    s = A / total
+    return jnp.where(t < 0.5, jnp.log1p(-jnp.minimum(t, 1.0)), jnp.log(s))
+
+
+def _bon_sorted_row(asc, N):
+    """Best-of-N law of one ascending row [Y] (ties up to TIE_RTOL), in sorted order."""
+    # levels are the tie groups (TIE_RTOL) of the sorted row, and the masses use the original
+    # values (the k smallest in the sorted order)
     n_lt, n_le = tie_groups_sorted(asc)  # per sorted position: #below, #at-or-below its level
     p_asc = jnp.exp(asc)
     A = jnp.concatenate([jnp.zeros(1), jnp.cumsum(p_asc)])  # A[k]: sum of the k smallest
     D = jnp.concatenate([jnp.zeros(1), jnp.cumsum(p_asc[::-1])])  # D[k]: sum of the k largest
-    total = D[Y]
-    # log S over the k smallest, for every boundary k = 0..Y, each from whichever side is
-    # accurate (t: mass of the Y - k largest, s: mass of the k smallest); the levels then read
-    # log S_<=(v) = logS[n_le], log S_<(v) = logS[n_lt] (2 logs per boundary, not 4 per entry)
-    k = jnp.arange(Y + 1)
-    t = D[Y - k] / total
-    s = A / total
-    logS = jnp.where(t < 0.5, jnp.log1p(-jnp.minimum(t, 1.0)), jnp.log(s))
-    log_s_le = logS[n_le]
-    log_s_lt = logS[n_lt]
-    a = N * log_s_le
-    b = N * log_s_lt
-    safe_a = jnp.where(jnp.isneginf(a), 0.0, a)
-    level = jnp.where(jnp.isneginf(a), 0.0, jnp.exp(a) * -jnp.expm1(jnp.minimum(b - safe_a, 0.0)))
-    size = (n_le - n_lt).astype(lp.dtype)
-    law_asc = jnp.where(jnp.isneginf(asc), 0.0, level / size)
+    # the levels read log S_<=(v) = logS[n_le], log S_<(v) = logS[n_lt] (2 logs per boundary,
+    # not 4 per entry)
+    logS = _log_S(A, D)
+    level = _bon_level(N * logS[n_le], N * logS[n_lt])
+    size = (n_le - n_lt).astype(asc.dtype)
+    return jnp.where(jnp.isneginf(asc), 0.0, level / size)
+
+
+def _bon_row(lp, N):
+    order = argsort_rows(lp)  # one exact stable argsort
+    law_asc = _bon_sorted_row(lp[order], N)
     return jnp.zeros_like(lp).at[order].set(law_asc, unique_indices=True)
 
 
@@ -250,9 +273,295 @@ def bon_law(logp, N):
     (S_<=(v) = sum_{p(y)<=v} p(y)), split equally within the level set.  [X, Y].
     Levels are tie groups up to :data:`TIE_RTOL` (see :func:`snap_ties`).
     Computed as exp(a) * (-expm1(b - a)) with a = N log S_<=, b = N log S_<, each
-    log taken from the tail that avoids cancellation.
+    log taken from the tail that avoids cancellation. Jitted and usable inside jit / on any
+    backend; on the CPU backend :func:`bon_law_host` returns the same bits faster.
     """
     return jax.vmap(_bon_row, in_axes=(0, None))(logp, N)
+
+
+bon_law_sorted = jax.jit(jax.vmap(_bon_sorted_row, in_axes=(0, None)))
+"""Best-of-N law of rows already sorted ascending, [X, Y] -> [X, Y] in sorted order (jitted).
+
+``bon_law(lp, N)`` is ``bon_law_sorted(asc, N)`` put back in place, for ``asc`` the rows of ``lp``
+sorted by any correct sort: equal values are bitwise equal except -0.0 / +0.0, which every step
+treats alike (exp, abs, the tie gaps), so the result does not depend on how ties are ordered.
+"""
+
+# ------------------------------------------------ best-of-N law: host path (CPU backend)
+# XLA:CPU sorts, gathers and scatters slowly (benchmarks/RESULTS.md, bon_law). bon_law_host
+# does the permutation, the two cumulative sums and the tie-group bookkeeping in numpy and keeps
+# every transcendental (exp, log, log1p, expm1) and the tie test in XLA, since numpy's
+# transcendentals differ in the last bits. Each numpy step is exact (a permutation, integer
+# bookkeeping) or repeats XLA's IEEE additions in XLA's order (the cumulative sums); the XLA
+# kernels read N log S from memory, as bon_law's gathers do, so that no multiply is contracted
+# into an add (see _bon_NlogS). The result is bit-identical to bon_law
+# (tests/test_bon_law_host_path.py).
+
+
+HOST_PATH_MIN_SIZE = 1 << 14
+"""Tables with at least this many entries take :func:`bon_law_host` in ``sharpsim.bon_law`` (CPU
+backend). Below, its fixed cost (~0.5 ms: four XLA calls, ~100 numpy calls) exceeds the jitted
+path's; the two cross near 10^4 entries (benchmarks/RESULTS.md, bon_law)."""
+
+
+def bon_law_prefers_host(size: int) -> bool:
+    """True when :func:`bon_law_host` is the faster exact path for a table of ``size`` entries: JAX
+    computes on the CPU backend and ``size >= HOST_PATH_MIN_SIZE``."""
+    return size >= HOST_PATH_MIN_SIZE and jax.default_backend() == "cpu"
+
+
+_SCAN_BASE = 16
+"""Block length of XLA:CPU's cumulative sum (its ReduceWindowRewriter, base length 16)."""
+
+_LOW63_NP = np.int64(_LOW63)
+
+
+def _scan_blocks(w, n):
+    """In place: XLA:CPU's inclusive cumulative sum of the first n entries of each row of w [R, L].
+
+    XLA:CPU rewrites cumsum over a length n > 16 into blocks of 16: a running sum inside each
+    block (left to right), then the exclusive running sum of the block totals (the same scheme,
+    recursively) added to every entry of the next blocks; n <= 16 is one left-to-right sum. w
+    holds zeros beyond n (L = n if n <= 16, else n rounded up to a multiple of 16). Every entry
+    is >= 0 here, so the zeros XLA adds (its padding, its first block's prefix) change no bits.
+    """
+    R, L = w.shape
+    if L <= _SCAN_BASE:
+        np.cumsum(w, axis=-1, out=w)
+        return
+    m = L // _SCAN_BASE
+    blocks = w.reshape(R, m, _SCAN_BASE)  # a view: w is C-contiguous
+    for j in range(1, _SCAN_BASE):
+        np.add(blocks[:, :, j - 1], blocks[:, :, j], out=blocks[:, :, j])
+    if m > 1:
+        mm = m if m <= _SCAN_BASE else -(-m // _SCAN_BASE) * _SCAN_BASE
+        totals = np.zeros((R, mm))
+        totals[:, :m] = blocks[:, :, -1]
+        _scan_blocks(totals, m)
+        blocks[:, 1:, :] += totals[:, : m - 1, None]
+
+
+def cumsum_host(p):
+    """XLA:CPU's ``jnp.cumsum(p, axis=-1)`` of a float64 table [R, n] >= 0, in numpy, same bits.
+
+    Returns [R, L] (L >= n; entries beyond n are scratch). Sequential within blocks of 16 (see
+    :func:`_scan_blocks`), so not ``np.cumsum``'s order for n > 16.
+    """
+    R, n = p.shape
+    L = n if n <= _SCAN_BASE else -(-n // _SCAN_BASE) * _SCAN_BASE
+    w = np.empty((R, L))
+    w[:, :n] = p
+    w[:, n:] = 0.0
+    _scan_blocks(w, n)
+    return w
+
+
+_xla_cumsum = jax.jit(lambda p: jnp.cumsum(p, axis=-1))
+
+
+@functools.cache
+def _cumsum_host_matches_xla() -> bool:
+    """Once per process: does :func:`cumsum_host` give XLA:CPU's bits on this jax version?
+
+    Probed on one row length <= 16 and one with 3 block levels (4500 -> 282 -> 18 -> 2 blocks);
+    if not, :func:`bon_law_host` takes the cumulative sums from XLA instead (same bits, slower).
+    """
+    rng = np.random.default_rng(0)
+    for shape in ((3, 13), (2, 4500)):
+        p = rng.standard_exponential(shape) * np.exp(rng.uniform(-30.0, 0.0, shape))
+        n = shape[1]
+        if not np.array_equal(cumsum_host(p)[:, :n].view(np.int64), np.asarray(_xla_cumsum(p)).view(np.int64)):
+            return False
+    return True
+
+
+def _cumsums(p):
+    """(A, D) for sorted probabilities p [X, Y]: running sums of p and of p reversed, [X, >= Y]."""
+    if _cumsum_host_matches_xla():
+        return cumsum_host(p), cumsum_host(p[:, ::-1])
+    return np.asarray(_xla_cumsum(p)), np.asarray(_xla_cumsum(np.ascontiguousarray(p[:, ::-1])))
+
+
+def sort_rows_host(lp):
+    """Ascending sort of every row of a NaN-free float64 table [X, Y] and where each entry came from.
+
+    Returns (order, asc): ``order`` int64 [X * Y] flat indices into ``lp``, ``asc =
+    lp.ravel()[order].reshape(X, Y)``, each row ascending (equal values in any order). With b the
+    bits of Y - 1: one single-operand int64 sort (numpy's fast path) of the order-preserving key
+    of :func:`order_key` with its low b bits replaced by the column, so the rows come out ordered
+    except inside runs of keys equal above bit b (relative gaps below ~2^(b - 52)); the runs that
+    hold a descent are then re-sorted by value (np.lexsort on those entries only). Rows where too
+    many entries need that (or b > 32) fall back to ``np.argsort``.
+    """
+    X, Y = lp.shape
+    b = max(1, (Y - 1).bit_length())
+    if b > 32:
+        return _sort_rows_argsort(lp)
+    mask = (1 << b) - 1
+    bits = lp.view(np.int64)
+    key = np.right_shift(bits, 63)  # -1 on negative floats, else 0
+    key &= _LOW63_NP
+    key ^= bits  # order-preserving: flip the 63 low bits of the negative ones
+    key &= ~mask
+    key |= np.arange(Y, dtype=np.int64)
+    key.sort(axis=-1)
+    order = key & mask
+    if X > 1:
+        order += (np.arange(X, dtype=np.int64) * Y)[:, None]
+    order = order.ravel()
+    asc = np.take(lp.ravel(), order).reshape(X, Y)
+    if Y > 1:
+        descent = np.flatnonzero(asc[:, 1:] < asc[:, :-1])  # pair j = (j + j // (Y - 1), +1)
+        if descent.size and not _resort_runs(key, asc, order, mask, descent):
+            return _sort_rows_argsort(lp)
+    return order, asc
+
+
+def _sort_rows_argsort(lp):
+    X, Y = lp.shape
+    order = np.argsort(lp, axis=-1)
+    order += (np.arange(X, dtype=np.int64) * Y)[:, None]
+    order = order.ravel()
+    return order, np.take(lp.ravel(), order).reshape(X, Y)
+
+
+def _row_search(flat, row, Y, target, side):
+    """np.searchsorted of ``target`` in row ``row`` of a table with sorted rows (flat [X * Y]), as
+    flat indices; vectorised binary search over the queries."""
+    lo = row * Y
+    hi = lo + Y
+    for _ in range(max(1, Y.bit_length())):
+        mid = (lo + hi) >> 1
+        v = flat[np.minimum(mid, flat.size - 1)]
+        go = (v <= target if side == "right" else v < target) & (lo < hi)
+        lo = np.where(go, mid + 1, lo)
+        hi = np.where(go | (lo >= hi), hi, mid)
+    return lo
+
+
+def _resort_runs(key, asc, order, mask, descent) -> bool:
+    """In place: sort by value each run of equal high key bits that holds a descent.
+
+    ``descent``: pair indices j in [X, Y - 1] row-major with asc[j + 1] < asc[j] (pair j holds the
+    flat entries j + r and j + r + 1, r = j // (Y - 1)); each lies inside a run of keys equal above
+    bit b, found by binary search in its (sorted) key row. Returns False (nothing changed) when the
+    runs hold more than 1/8 of the table: a full argsort is then cheaper.
+    """
+    X, Y = asc.shape
+    row = descent // (Y - 1)
+    flat_key = key.reshape(-1)
+    high = flat_key[descent + row] & ~mask  # smallest key of the run
+    new = np.empty(descent.size, dtype=bool)
+    new[0] = True
+    new[1:] = (row[1:] != row[:-1]) | (high[1:] != high[:-1])
+    row, high = row[new], high[new]
+    if X == 1:
+        lo = np.searchsorted(flat_key, high, side="left")
+        up = np.searchsorted(flat_key, high | mask, side="right")
+    else:
+        lo = _row_search(flat_key, row, Y, high, "left")
+        up = _row_search(flat_key, row, Y, high | mask, "right")
+    size = up - lo
+    M = int(size.sum())
+    if 8 * M > X * Y:
+        return False
+    first = np.cumsum(size) - size  # offset of each run among the members
+    members = np.arange(M) + np.repeat(lo - first, size)
+    member_run = np.repeat(np.arange(size.size), size)
+    flat = asc.reshape(-1)
+    vals = flat[members]
+    by_val = np.lexsort((vals, member_run))  # runs are contiguous: by run, then by value
+    order[members] = order[members[by_val]]
+    flat[members] = vals[by_val]
+    return True
+
+
+_exp = jax.jit(jnp.exp)
+
+
+@jax.jit
+def _bon_NlogS(A, D, asc, N):
+    """First XLA step of :func:`bon_law_host` on sorted rows asc [X, Y]; A, D running sums [X, >= Y].
+
+    Returns N log S [X, Y + 1] (S: mass of the k smallest, k = 0..Y) and ``cont`` bool [X, Y - 1]:
+    entry i + 1 is tied with entry i (the gap test of :func:`tie_groups_sorted`). The products
+    N log S leave this kernel rounded: :func:`bon_law` rounds N log S_<= and N log S_< before
+    using them, while in one kernel LLVM may contract the product into the following subtraction
+    (a fused multiply-add) on some shapes, so they are computed in a kernel of their own.
+    """
+    Y = asc.shape[-1]
+    zero = jnp.zeros_like(A[:, :1])
+    logS = _log_S(jnp.concatenate([zero, A[:, :Y]], axis=1), jnp.concatenate([zero, D[:, :Y]], axis=1))
+    cont = jnp.diff(asc, axis=-1) <= tie_tol(asc[:, 1:])
+    return N * logS, cont
+
+
+@jax.jit
+def _bon_law_singletons(NlogS, asc):
+    """Law in sorted order [X, Y] of every entry alone in its tie group (boundaries i, i + 1; size 1).
+
+    Entries of larger tie groups get their law from :func:`_bon_group_law` instead.
+    """
+    level = _bon_level(NlogS[:, 1:], NlogS[:, :-1])
+    return jnp.where(jnp.isneginf(asc), 0.0, level)  # level / size with size 1
+
+
+@jax.jit
+def _bon_group_law(a, b, size):
+    """Law of each member of a tie group of ``size`` >= 2 entries (never -inf) from a = N log S_<=,
+    b = N log S_< of the group, [G] -> [G]."""
+    return _bon_level(a, b) / size
+
+
+def bon_law_host(logp, N):
+    """:func:`bon_law` on the CPU backend, bit for bit, with the permutation done in numpy.
+
+    Sort each row (:func:`sort_rows_host`), take p = exp (XLA) and the two running sums in XLA's
+    order (:func:`cumsum_host`), then in XLA N log S at every boundary (:func:`_bon_NlogS`) and the
+    law of every entry alone in its tie group (:func:`_bon_law_singletons`); tie groups of >= 2
+    entries get (S_<=^N - S_<^N) / size from their two boundaries (:func:`_bon_group_law`); scatter
+    back.
+
+    Args:
+      logp: float64 [X, Y] log-probabilities, NaN-free (validated tables); N: float >= 1.
+    Returns:
+      numpy float64 [X, Y], the same bits as ``bon_law(logp, N)``.
+    """
+    lp = np.ascontiguousarray(logp, dtype=np.float64)
+    X, Y = lp.shape
+    if lp.size == 0:
+        return np.zeros((X, Y))
+    order, asc = sort_rows_host(lp)
+    asc_dev = jax.device_put(asc)
+    A, D = _cumsums(np.asarray(_exp(asc_dev)))
+    NlogS, cont = _bon_NlogS(A, D, asc_dev, N)
+    law = _bon_law_singletons(NlogS, asc_dev)
+    tied = np.flatnonzero(np.asarray(cont))  # pair j ties entry j + j // (Y - 1) + 1 to its left
+    out = np.empty_like(lp)
+    out.reshape(-1)[order] = np.asarray(law).reshape(-1)
+    if tied.size:
+        tied += tied // (Y - 1) + 1  # flat index of the tied (not first) member
+        first = np.empty(tied.size, dtype=bool)  # first tied member of its group
+        first[0] = True
+        np.not_equal(np.diff(tied), 1, out=first[1:])  # (groups never cross rows: row starts untied)
+        starts = np.flatnonzero(first)
+        g_start = tied[starts] - 1
+        g_end = np.append(tied[starts[1:] - 1], tied[-1]) + 1
+        row = g_start // Y
+        flat = np.asarray(NlogS).reshape(-1)  # row r, boundary k at r * (Y + 1) + k
+        G = g_start.size
+        Gp = max(256, 1 << (G - 1).bit_length())  # few compiled sizes
+        a = np.zeros(Gp)
+        b = np.zeros(Gp)
+        size = np.ones(Gp)
+        a[:G] = flat[g_end + row]
+        b[:G] = flat[g_start + row]
+        size[:G] = g_end - g_start
+        law_g = np.asarray(_bon_group_law(a, b, size))[:G]
+        flat_out = out.reshape(-1)
+        flat_out[order[g_start]] = law_g
+        flat_out[order[tied]] = law_g[np.cumsum(first) - 1]
+    return out
 
 
 # --------------------------------------------------------------------------- RLHF objects

@@ -54,6 +54,7 @@ __all__ = [
     "adaptive_draws_core",
     "pair_draws_core",
     "bon_column_counts_core",
+    "multinomial_tree",
 ]
 
 
@@ -182,6 +183,32 @@ def bon_draws_core(key, logp, log_mu, n, N, n_cap):
     return Draws(x, y, logp[x, y], w, jnp.sum(draws), draws)
 
 
+def multinomial_tree(key, n, p):
+    """c ~ Multinomial(n, p) [X] (float64, integer-valued) by binary splitting: the X categories
+    (padded with zeros to 2^L) are halved L = ceil(log2 X) times, and at each level every node's
+    count c is split as left ~ Bin(c, p_left / (p_left + p_right)), right = c - left.
+
+    Exact (the multinomial's tree decomposition) with L sequential levels of vectorised binomials,
+    instead of the X sequential binomials of ``jax.random.multinomial`` (~1.5x faster here).
+    Args: key; n: number of trials (a traced scalar is fine); p: [X] probabilities summing to 1.
+    """
+    X = p.shape[0]
+    L = max(1, (X - 1).bit_length())
+    w = jnp.zeros(1 << L).at[:X].set(p)
+    sums = [w]
+    for _ in range(L):
+        w = w.reshape(-1, 2).sum(axis=1)
+        sums.append(w)
+    c = jnp.reshape(jnp.asarray(n, jnp.float64), (1,))
+    for level, k in enumerate(jax.random.split(key, L)):
+        pair = sums[L - 1 - level].reshape(-1, 2)
+        tot = pair[:, 0] + pair[:, 1]
+        q = jnp.clip(jnp.where(tot > 0, pair[:, 0] / jnp.where(tot > 0, tot, 1.0), 0.0), 0.0, 1.0)
+        left = jax.random.binomial(k, c, q)
+        c = jnp.stack([left, c - left], axis=1).reshape(-1)
+    return c[:X]
+
+
 def bon_column_counts_core(key, mu, law_a, law_b, two, n):
     """Counts of n best-of-N outcomes in at most two marked columns per prompt, from their exact
     multinomial law (the oracle's counts shortcut, DESIGN.md; charge n N queries).
@@ -197,7 +224,7 @@ def bon_column_counts_core(key, mu, law_a, law_b, two, n):
     scalar is fine). Returns float64 (c, c_a, c_b), each [X], integer-valued.
     """
     k1, k2, k3 = jax.random.split(key, 3)
-    c = jax.random.multinomial(k1, jnp.asarray(n, jnp.float64), mu)
+    c = multinomial_tree(k1, n, mu)
     ca = jax.random.binomial(k2, c, law_a)
     rest = 1.0 - law_a
     cond = jnp.where(two & (rest > 0), jnp.clip(law_b / jnp.where(rest > 0, rest, 1.0), 0.0, 1.0), 0.0)

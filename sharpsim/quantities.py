@@ -236,7 +236,10 @@ def bon_law(base, N) -> np.ndarray:
     [[0.75, 0.125, 0.125]]
     """
     N = check_int(N, "N", minimum=1)
-    return np.asarray(core.bon_law(_base(base), bon_N_float(N)))
+    lp = _base(base)
+    if core.bon_law_prefers_host(lp.size):  # CPU backend, large table: same bits, sorted in numpy
+        return core.bon_law_host(lp, bon_N_float(N))
+    return np.asarray(core.bon_law(lp, bon_N_float(N)))
 
 
 def _rows_not_normalised(lt: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from sharpsim import bon_law
 from sharpsim.classes import TabularClass
 from sharpsim.engine import run_trials
 from sharpsim.instances.problems import Problem, hard_problem
-from sharpsim.oracle import bon_column_counts_core
+from sharpsim.oracle import bon_column_counts_core, multinomial_tree
 
 DELTA = 0.15  # 1 - delta = 0.85: no count ratio k / c with c <= 12 equals it, so rounding cannot flip an event
 
@@ -103,6 +103,10 @@ def test_column_counts_have_the_multinomial_moments():
     c, ca, cb = (np.asarray(v) for v in (c, ca, cb))
     assert (c.sum(axis=1) == n).all() and (ca <= c).all() and (ca + cb <= c).all() and (cb[:, 2] == 0).all()
     assert (ca[:, 2] == c[:, 2]).all()  # q_a = 1
+    # the multinomial's covariance: Cov(c_0, c_1) = -n mu_0 mu_1 (5 standard errors of the sample mean)
+    m = np.asarray(mu)
+    prod = (c[:, 0] - n * m[0]) * (c[:, 1] - n * m[1])
+    assert abs(prod.mean() + n * m[0] * m[1]) <= 5 * prod.std() / np.sqrt(K)
     for got, want, var in [
         (c.mean(0), n * np.asarray(mu), n * np.asarray(mu) * (1 - np.asarray(mu))),
         (ca.mean(0), n * np.asarray(mu * qa), n * np.asarray(mu * qa) * (1 - np.asarray(mu * qa))),
@@ -128,3 +132,18 @@ def test_counts_mode_needs_the_tabular_class():
     pb = hard_problem(2, 8, 0.5, jax.random.key(2))  # its SFT class is finite, not tabular
     with pytest.raises(ValueError, match="tabular fast path.*class kind"):
         run_trials(pb, "sft", jax.random.PRNGKey(0), 10, 0.3, DELTA, n=4, N=4, progress=False, counts=True)
+
+
+@pytest.mark.parametrize("X", [1, 2, 3, 5, 8])
+def test_multinomial_tree_sums_to_n_keeps_zeros_and_has_the_right_means(X):
+    p = np.arange(1, X + 1, dtype=float)
+    if X > 2:
+        p[1] = 0.0  # a zero category
+    p /= p.sum()
+    K, n = 20000, 30
+    c = np.asarray(jax.vmap(lambda k: multinomial_tree(k, n, p))(jax.random.split(jax.random.PRNGKey(X), K)))
+    assert c.shape == (K, X) and (c.sum(axis=1) == n).all() and (c >= 0).all()
+    assert (c == np.round(c)).all()
+    if X > 2:
+        assert (c[:, 1] == 0).all()
+    np.testing.assert_array_less(np.abs(c.mean(0) - n * p), 5 * np.sqrt(n * p * (1 - p) / K) + 1e-12)

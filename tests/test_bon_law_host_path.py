@@ -1,0 +1,183 @@
+"""The host path of the exact best-of-N law (issue 12: exact bon_law vs the numpy version).
+
+``sharpsim.bon_law`` on the CPU backend runs :func:`sharpsim.core.bon_law_host` for tables of at
+least ``core.HOST_PATH_MIN_SIZE`` entries: the permutation, the running sums and the tie-group
+bookkeeping in numpy, every transcendental in XLA. It must give
+the same float64 bits as the jitted :func:`sharpsim.core.bon_law` (compared as int64 views) on
+tables with exact ties, near ties (1e-14 relative), zeros, -0.0, single columns, rows with one
+nonzero entry, N = 1 and N up to the float64 range, and on row lengths around XLA's blocks of 16.
+N = 3 matters: N log S is then inexact, so a multiply contracted into an add (FMA) would show.
+"""
+
+import sys
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import weighted_rows  # tests/ is on sys.path (rootdir conftest, no package)
+
+import sharpsim
+from sharpsim import core
+from sharpsim._validate import log_table_of
+
+NS = (1.0, 2.0, 3.0, 7.0, 16.0, 1000003.0, 1e300, sys.float_info.max)
+
+
+def _bits(a):
+    return np.asarray(a, dtype=np.float64).view(np.int64)
+
+
+def _assert_host_equals_jit(lp, Ns=NS):
+    j = jnp.asarray(lp)
+    for N in Ns:
+        np.testing.assert_array_equal(_bits(core.bon_law_host(lp, N)), _bits(core.bon_law(j, N)), err_msg=f"N={N}")
+
+
+def _table(rng, X, Y):
+    """log of a random [X, Y] table with zeros, exact ties, near ties and tiny entries."""
+    g = rng.standard_exponential((X, Y))
+    g[g < 0.3] = 0.0  # zeros
+    g[:, 0] += 0.1
+    g[:, Y // 2:] = np.round(g[:, Y // 2:], 1)  # exact ties
+    if Y > 6:
+        g[:, 3] = 1e-300 * g[:, 3]  # tiny entries
+    with np.errstate(divide="ignore"):
+        lp = np.log(g / g.sum(axis=1, keepdims=True))
+    if Y > 4:
+        lp[:, 1] = lp[:, 2] * (1 + 1e-14)  # near ties: one above, one below
+        lp[:, 4] = lp[:, 2] * (1 - 3e-15)
+    return lp
+
+
+SHAPES = [(1, 1), (3, 1), (2, 2), (4, 15), (3, 16), (3, 17), (2, 31), (5, 33), (1, 255), (2, 257), (7, 100), (1, 4097)]
+
+
+@pytest.mark.parametrize("X,Y", SHAPES)
+def test_host_path_equals_jit_bit_for_bit(X, Y):
+    rng = np.random.default_rng(1000 * X + Y)
+    _assert_host_equals_jit(_table(rng, X, Y))
+
+
+def test_host_path_on_the_benchmark_tables():
+    from benchmarks.bench_bon_law import make_table
+
+    for X, Y in ((100, 100), (1, 10**4), (13, 777)):
+        _assert_host_equals_jit(make_table(X, Y, seed=X), Ns=(3.0, 16.0))
+
+
+def test_single_columns_one_nonzero_and_signed_zeros():
+    inf = np.inf
+    lp = np.array(
+        [
+            [-0.0, -inf, -inf, -inf],  # one nonzero entry (p = 1, log stored as -0.0)
+            [-inf, 0.0, -inf, -inf],  # one nonzero entry (+0.0)
+            [np.log(0.5), -inf, np.log(0.5), -inf],  # exact tie and zeros
+            [np.log(0.25)] * 4,  # one level
+        ]
+    )
+    _assert_host_equals_jit(lp)
+    _assert_host_equals_jit(np.zeros((5, 1)))  # single column: law 1
+    _assert_host_equals_jit(-np.zeros((2, 1)))
+    assert np.array_equal(core.bon_law_host(lp, 3.0)[:2], [[1.0, 0, 0, 0], [0, 1.0, 0, 0]])
+
+
+def test_ties_may_be_sorted_in_any_order():
+    """The body on sorted rows does not depend on how a correct sort orders equal values.
+
+    Equal floats are bitwise equal except -0.0 and +0.0, and every step treats those alike
+    (exp, abs in the tie tolerance, the gap between them is 0): both orders give the same bits.
+    """
+    asc1 = np.array([[-np.inf, -2.0, -1.0, -1.0, -0.0, 0.0]])
+    asc2 = np.array([[-np.inf, -2.0, -1.0, -1.0, 0.0, -0.0]])
+    for N in (1.0, 3.0, 16.0):
+        a = _bits(core.bon_law_sorted(jnp.asarray(asc1), N))
+        b = _bits(core.bon_law_sorted(jnp.asarray(asc2), N))
+        np.testing.assert_array_equal(a, b)
+    lp = np.array([[0.0, -1.0, -0.0, -2.0, -np.inf, -1.0]])
+    _assert_host_equals_jit(lp)
+    # bon_law is bon_law_sorted put back in place, for any correct sort
+    order = np.argsort(lp, axis=-1, kind="stable")
+    law_sorted = np.asarray(core.bon_law_sorted(jnp.asarray(np.take_along_axis(lp, order, -1)), 3.0))
+    back = np.empty_like(lp)
+    np.put_along_axis(back, order, law_sorted, axis=-1)
+    np.testing.assert_array_equal(_bits(back), _bits(core.bon_law(jnp.asarray(lp), 3.0)))
+
+
+@pytest.mark.parametrize("min_size", [0, core.HOST_PATH_MIN_SIZE])
+def test_public_bon_law_takes_the_host_path_for_large_tables(monkeypatch, min_size):
+    assert core.bon_law_prefers_host(core.HOST_PATH_MIN_SIZE)  # the test machines compute on the CPU
+    assert not core.bon_law_prefers_host(core.HOST_PATH_MIN_SIZE - 1)
+    monkeypatch.setattr(core, "HOST_PATH_MIN_SIZE", min_size)
+    calls = []
+    host = core.bon_law_host
+    monkeypatch.setattr(core, "bon_law_host", lambda lp, N: calls.append(N) or host(lp, N))
+    g = np.round(np.random.default_rng(7).standard_exponential((6, 40)), 1)  # exact ties and zeros
+    g[:, 0] += 0.1
+    p = g / g.sum(axis=1, keepdims=True)
+    lp = log_table_of(p, "base")  # the log table sharpsim.bon_law computes from p
+    for N in (1, 3, 16, 10**400):
+        got = sharpsim.bon_law(p, N)
+        want = core.bon_law(jnp.asarray(lp), sharpsim.quantities.bon_N_float(N))
+        np.testing.assert_array_equal(_bits(got), _bits(want))
+    assert len(calls) == (4 if p.size >= min_size else 0)
+
+
+def test_cumsum_host_is_xla_cumsum_bit_for_bit():
+    rng = np.random.default_rng(3)
+    for n in list(range(1, 40)) + [255, 256, 257, 1000, 4095, 4096, 4097, 70_001]:
+        for R in (1, 3):
+            p = rng.standard_exponential((R, n)) * np.exp(rng.uniform(-40.0, 0.0, (R, n)))
+            p[p < 1e-12] = 0.0
+            got = core.cumsum_host(p)[:, :n]
+            np.testing.assert_array_equal(_bits(got), _bits(core._xla_cumsum(p)), err_msg=f"{R}x{n}")
+    assert core._cumsum_host_matches_xla()
+
+
+def test_host_path_with_xla_running_sums_has_the_same_bits(monkeypatch):
+    """The fallback when cumsum_host does not match XLA's order (another jax version)."""
+    monkeypatch.setattr(core, "_cumsum_host_matches_xla", lambda: False)
+    _assert_host_equals_jit(_table(np.random.default_rng(9), 3, 50), Ns=(3.0, 16.0))
+
+
+def _sorted_ok(lp, order, asc):
+    X, Y = lp.shape
+    assert np.array_equal(asc, np.sort(lp, axis=-1))  # (== compares -0.0 and +0.0 as equal)
+    assert np.array_equal(_bits(np.take(lp.ravel(), order).reshape(X, Y)), _bits(asc))
+    assert np.array_equal(np.sort(order), np.arange(X * Y))
+    assert np.array_equal(order.reshape(X, Y) // Y, np.broadcast_to(np.arange(X)[:, None], (X, Y)))
+
+
+def test_sort_rows_host_is_a_correct_sort():
+    rng = np.random.default_rng(11)
+    near = np.log(rng.random((20, 100)))
+    near[:, ::3] = near[:, :1] * (1 + 1e-15 * rng.random((20, 34)))  # runs of near ties to re-sort
+    near[3] = -0.0
+    near[4, ::2] = 0.0
+    near[5] = -np.inf
+    near[5, 7] = 0.0
+    whole = np.log(rng.random((30, 500)))[:, :1] * (1 + 1e-13 * rng.random((30, 500)))  # argsort fallback
+    part = np.log(rng.random((7, 4096)))
+    part[:, 100:400] = part[:, 100:101] * (1 + 1e-13 * rng.random((7, 300)))
+    for lp in (near, whole, part, np.array([[-1.0]]), -np.exp(rng.normal(0, 30, (3, 1000))), _table(rng, 9, 70)):
+        _sorted_ok(lp, *core.sort_rows_host(lp))
+    _assert_host_equals_jit(near[:6], Ns=(3.0,))
+    _assert_host_equals_jit(whole[:2], Ns=(3.0,))
+
+
+WEIGHTS = [0.0, 1e-300, 1e-200, 1e-20, 0.1, 0.5, 1.0, 1.0, 2.0, 3.0, 7.0]
+
+
+@st.composite
+def _weight_tables(draw):
+    X, Y = draw(st.sampled_from([(3, 9), (2, 17)]))  # two shapes: two compilations of core.bon_law
+    return weighted_rows(draw, X, Y, WEIGHTS)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_weight_tables(), st.sampled_from(NS))
+def test_host_path_equals_jit_on_drawn_tables(table, N):
+    with np.errstate(divide="ignore"):
+        lp = np.log(table)
+    _assert_host_equals_jit(lp, Ns=(N,))
