@@ -63,19 +63,8 @@ def as_real_array(value, name: str) -> np.ndarray:
 
 
 def as_float_array(value, name: str) -> np.ndarray:
-    if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}")
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # pragma: no cover - exotic inputs
-        raise TypeError(f"{name} must be an array of numbers: {exc}") from None
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.floating)
-        or np.issubdtype(arr.dtype, np.integer)
-        or np.issubdtype(arr.dtype, np.bool_)
-    ):
-        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    return arr.astype(np.float64)
+    """A fresh float64 copy of ``value`` (the TypeErrors of :func:`as_real_array`)."""
+    return as_real_array(value, name).astype(np.float64)
 
 
 def is_model(obj) -> bool:
