@@ -68,6 +68,51 @@ def enable_compilation_cache(path: str | None = None) -> str:
     return path
 
 
+#: :func:`release_compiled_if_near_map_limit` acts above this fraction of the kernel's limit.
+MAP_LIMIT_FRACTION = 0.5
+
+
+def memory_map_counts() -> tuple[int, int] | None:
+    """``(n, limit)``: the memory mappings this process holds now and the kernel's per-process
+    limit ``vm.max_map_count``; None where ``/proc`` does not tell (not Linux)."""
+    try:
+        with open("/proc/sys/vm/max_map_count") as f:
+            limit = int(f.read())
+        with open("/proc/self/maps", "rb") as f:
+            n = f.read().count(b"\n")
+    except (OSError, ValueError):
+        return None
+    return n, limit
+
+
+def release_compiled_if_near_map_limit(fraction: float = MAP_LIMIT_FRACTION) -> bool:
+    """Drop JAX's in-memory compiled executables (``jax.clear_caches()``) when this process holds
+    more than ``fraction`` of the kernel's limit on memory mappings; returns whether it did.
+
+    Why: every live XLA:CPU executable holds its own ~25 memory mappings (its code and data
+    sections), and a module-level jitted function keeps one executable per input shape for the
+    life of the process. Linux caps a process at ``vm.max_map_count`` mappings (65530 by
+    default); past that the next compile cannot map its code and the process dies with SIGSEGV
+    (measured: ~26 mappings per executable, the crash at ~2,500 executables in one process, which
+    the test suite reached). Clearing releases them; a later call of a dropped shape compiles again
+    (from the persistent compilation cache when it is on), to the same executable, so results are
+    unchanged. :func:`call_task` calls this after every task. ``fraction`` in (0, 1]."""
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+        raise TypeError(f"fraction must be a float; got {type(fraction).__name__}")
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1]; got {fraction}")
+    counts = memory_map_counts()
+    if counts is None or counts[0] <= fraction * counts[1]:
+        return False
+    import gc
+
+    import jax
+
+    jax.clear_caches()
+    gc.collect()
+    return True
+
+
 # --------------------------------------------------------------------------- JSON at the task boundary
 
 def to_jsonable(obj):
@@ -125,14 +170,18 @@ def tid_key(tid) -> str:
 
 def call_task(fn: Callable, args: tuple, cache_dir: str | None):
     """What a worker runs: ``fn(*args)`` with the compilation cache on, returned as
-    ``(to_jsonable(result), seconds)``."""
+    ``(to_jsonable(result), seconds)``; then :func:`release_compiled_if_near_map_limit`, so a
+    long sweep in one process never runs out of memory mappings."""
     import sharpsim  # noqa: F401  (float64 in every worker)
 
     if cache_dir:
         enable_compilation_cache(cache_dir)
     t0 = time.perf_counter()
     out = fn(*args)
-    return to_jsonable(out), time.perf_counter() - t0
+    sec = time.perf_counter() - t0
+    res = to_jsonable(out)
+    release_compiled_if_near_map_limit()
+    return res, sec
 
 
 # --------------------------------------------------------------------------- executors

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import sharpsim  # noqa: F401  (enables jax_enable_x64)
-from sharpsim.sweep import enable_compilation_cache
+from sharpsim.sweep import enable_compilation_cache, release_compiled_if_near_map_limit
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
@@ -27,6 +27,15 @@ atexit.register(shutil.rmtree, _SESSION_CACHE, True)
 os.environ["SHARPSIM_JAX_CACHE"] = _SESSION_CACHE
 os.environ.pop("SHARPSIM_NO_JAX_CACHE", None)
 enable_compilation_cache(_SESSION_CACHE)
+
+
+@pytest.fixture(autouse=True)
+def _bounded_live_executables():
+    """After every test, drop JAX's compiled executables once this process holds half the kernel's
+    memory-mapping limit (vm.max_map_count): the suite compiles ~2,500 executables, each live one
+    holds ~25 mappings, and at the limit a compile segfaults (seen in CI at test 862)."""
+    yield
+    release_compiled_if_near_map_limit()
 
 
 @pytest.fixture

@@ -17,6 +17,8 @@ from sharpsim.sweep import (
     ProcessExecutor,
     Task,
     make_executor,
+    memory_map_counts,
+    release_compiled_if_near_map_limit,
     run_tasks,
     tid_key,
     to_jsonable,
@@ -189,3 +191,31 @@ def test_dask_sweep_survives_a_worker_killed_mid_sweep(dask_executor, inline_qui
 
 def test_executors_listed():
     assert EXECUTORS == ("inline", "processes", "dask")
+
+
+@pytest.mark.skipif(memory_map_counts() is None, reason="needs /proc (Linux)")
+def test_release_compiled_frees_executables_and_their_memory_maps():
+    """Each live XLA:CPU executable holds memory mappings; past vm.max_map_count a compile segfaults.
+    Above the threshold the guard drops the compiled executables (and their mappings); below, nothing."""
+    import jax
+    import jax.numpy as jnp
+
+    fns = [jax.jit(lambda v, i=i: jnp.sort(v * i).cumsum()) for i in range(40)]
+    for i, f in enumerate(fns):
+        f(jnp.ones(i + 3)).block_until_ready()
+    n0, limit = memory_map_counts()
+    assert all(f._cache_size() == 1 for f in fns)
+    assert release_compiled_if_near_map_limit(1.0) is False  # far below the limit: kept
+    assert all(f._cache_size() == 1 for f in fns)
+    assert release_compiled_if_near_map_limit(1.0 / limit) is True  # over a tiny threshold: dropped
+    assert all(f._cache_size() == 0 for f in fns)
+    n1, _ = memory_map_counts()
+    assert n1 < n0 - 5 * len(fns), (n0, n1)  # each executable held several mappings
+    np.testing.assert_array_equal(np.asarray(fns[5](jnp.ones(8))), np.arange(1, 9) * 5.0)  # recompiles
+
+
+@pytest.mark.parametrize("fraction, exc", [(0.0, ValueError), (1.5, ValueError), (-1, ValueError),
+                                           (True, TypeError), ("0.5", TypeError)])
+def test_release_compiled_rejects_bad_fraction(fraction, exc):
+    with pytest.raises(exc, match="fraction"):
+        release_compiled_if_near_map_limit(fraction)
