@@ -1,17 +1,29 @@
 """Strict numerics for every test: float64 JAX, rank promotion errors, a fixed key fixture.
 
-One persistent compilation cache for the whole test session, in a fresh temporary folder (never the
-user's ``~/.cache``): the test process and every process it starts (the tutorial's kernel, Dask and
-process-pool workers, ``python -m benchmarks``, plot processes) read it through
-``$SHARPSIM_JAX_CACHE``, so an executable that one of them compiled is not compiled again by another,
-and a session always starts from an empty cache (its time does not depend on earlier runs). The
-cache holds compiled XLA executables only; it cannot change a result.
+One folder per test session (``_SHARPSIM_TEST_DIR``, fresh, removed at exit; never the user's
+``~/.cache``) holds:
+
+* ``jax-cache``: one persistent compilation cache that the test process and every process it starts
+  (the catalogue run, the tutorial's kernel, Dask and process-pool workers, ``python -m benchmarks``,
+  plot processes, pytest-xdist workers) read through ``$SHARPSIM_JAX_CACHE``, so an executable that
+  one of them compiled is not compiled again by another, and a session always starts from an empty
+  cache (its time does not depend on earlier runs). The cache holds compiled XLA executables only;
+  it cannot change a result.
+* ``catalogue``: the quick catalogue run, ``sharpsim reproduce --quick``, started in a background
+  process as soon as the tests are collected (by one process, also under pytest-xdist) and run
+  once per session while the other tests run; the tests that read it are moved to the end.
+
+Under pytest-xdist (``-n 2``) the controller makes the folder and the workers inherit it.
 """
 
 import atexit
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
+import threading
+import time
 
 import jax
 import numpy as np
@@ -22,11 +34,71 @@ from sharpsim.sweep import enable_compilation_cache, release_compiled_if_near_ma
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
-_SESSION_CACHE = tempfile.mkdtemp(prefix="sharpsim-test-jax-cache-")
-atexit.register(shutil.rmtree, _SESSION_CACHE, True)
+if os.environ.get("PYTEST_XDIST_WORKER") and os.path.isdir(os.environ.get("_SHARPSIM_TEST_DIR", "")):
+    _SESSION_DIR = os.environ["_SHARPSIM_TEST_DIR"]  # an xdist worker: the controller made it and removes it
+else:
+    _SESSION_DIR = tempfile.mkdtemp(prefix="sharpsim-tests-")
+    atexit.register(shutil.rmtree, _SESSION_DIR, True)
+    os.environ["_SHARPSIM_TEST_DIR"] = _SESSION_DIR
+_SESSION_CACHE = os.path.join(_SESSION_DIR, "jax-cache")
+os.makedirs(_SESSION_CACHE, exist_ok=True)
 os.environ["SHARPSIM_JAX_CACHE"] = _SESSION_CACHE
 os.environ.pop("SHARPSIM_NO_JAX_CACHE", None)
 enable_compilation_cache(_SESSION_CACHE)
+
+# ----------------------------------------------------------------- the quick catalogue run
+
+_CATALOGUE = os.path.join(_SESSION_DIR, "catalogue")
+_CATALOGUE_STARTED = _CATALOGUE + ".started"  # created exclusively: one process starts the run
+_CATALOGUE_RC = _CATALOGUE + ".rc"  # the run's exit status, written when it ends
+_CATALOGUE_LOG = _CATALOGUE + ".log"
+_CATALOGUE_TIMEOUT_S = 1500
+_launched = []  # (process, waiter thread) started by this process
+
+
+def _start_catalogue():
+    """Start ``sharpsim reproduce --quick --out <session>/catalogue`` in the background, unless
+    another process of this session already did."""
+    try:
+        os.close(os.open(_CATALOGUE_STARTED, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return
+    code = "import sys; from sharpsim.cli import main; sys.exit(main(sys.argv[1:]))"
+    with open(_CATALOGUE_LOG, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, "reproduce", "--quick", "--out", _CATALOGUE, "--no-progress"],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "MPLBACKEND": "Agg"})
+
+    def wait():
+        rc = proc.wait()
+        with open(_CATALOGUE_RC + ".tmp", "w") as f:
+            f.write(str(rc))
+        os.replace(_CATALOGUE_RC + ".tmp", _CATALOGUE_RC)
+
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    _launched.append((proc, waiter))
+
+
+def _uses_catalogue(item):
+    return "quick_catalogue" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests that read the catalogue go last (stable order otherwise), and the catalogue run
+    starts now, so that it runs beside the other tests."""
+    items[:] = [it for it in items if not _uses_catalogue(it)] + [it for it in items if _uses_catalogue(it)]
+    if any(_uses_catalogue(it) for it in items):
+        _start_catalogue()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The process that started the catalogue run waits for it (other xdist workers may still
+    need it), unless the session was interrupted."""
+    for proc, waiter in _launched:
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            proc.kill()
+        waiter.join(_CATALOGUE_TIMEOUT_S)
 
 
 @pytest.fixture(autouse=True)
@@ -50,13 +122,21 @@ def rng():
 
 @pytest.fixture(scope="session")
 def quick_catalogue(tmp_path_factory):
-    """Run the whole catalogue once in quick mode through the command line (what CI smoke-tests);
-    returns the output folder. It compiles into the session's cache (see the module docstring)."""
-    from sharpsim.cli import main
-
+    """The whole catalogue run once in quick mode through the command line (what CI smoke-tests; see
+    the module docstring); returns this process's own copy of its output folder (the tests redraw
+    figures there)."""
+    _start_catalogue()  # a no-op when collection already started it
+    deadline = time.monotonic() + _CATALOGUE_TIMEOUT_S
+    while not os.path.exists(_CATALOGUE_RC):
+        assert time.monotonic() < deadline, f"sharpsim reproduce --quick did not end in {_CATALOGUE_TIMEOUT_S} s"
+        time.sleep(0.25)
+    with open(_CATALOGUE_RC) as f:
+        rc = int(f.read())
+    with open(_CATALOGUE_LOG) as f:
+        log = f.read()
+    assert rc == 0, f"sharpsim reproduce --quick failed (exit {rc}):\n{log[-4000:]}"
     out = tmp_path_factory.mktemp("quick_catalogue")
-    rc = main(["reproduce", "--quick", "--out", str(out), "--no-progress"])
-    assert rc == 0, "sharpsim reproduce --quick failed"
+    shutil.copytree(_CATALOGUE, out, dirs_exist_ok=True)
     return str(out)
 
 
