@@ -148,6 +148,7 @@ def main(argv=None) -> int:
             res["memory"] = {"baseline": MEMORY_BASELINE.get(name), "peak_mib": peak, "ratios": ratios, "raw": mem}
         res["wall_s"] = time.perf_counter() - t0
         res["date"] = time.strftime("%Y-%m-%d %H:%M:%S")
+        res["cpu"] = results["machine"].get("cpu")  # merged files keep each benchmark's own machine
         results["benchmarks"][name] = res
     results["settings"] = {
         "quick": cfg.quick,
@@ -164,7 +165,7 @@ def main(argv=None) -> int:
         if max(load_start, load_end) > 0.75 * cores:
             results["settings"]["load_note"] = (
                 f"Measured under load: 1-min load average {load_start:.1f} at the start and "
-                f"{load_end:.1f} at the end on {cores} cores (other work running), so absolute "
+                f"{load_end:.1f} at the end on {cores} cores (the benchmark's own subprocesses count too), so absolute "
                 "times are noisy; the ratios are timed in one process.")
     out = Path(args.out)
     if args.merge and out.exists():

@@ -22,6 +22,11 @@ ROWS = [
     ("MC engine, opt-in counts mode (`run_trials(..., counts=True)`: same law, other bits), trials/s vs the "
      "per-trial loop", "mc_engine", "counts mode", "counts_speedup_vs_reference_loop", "x the per-trial loop", ">=",
      300.0),
+    ("MC engine, default path: the speed-up its bits allow at most (the trial's threefry uniforms alone; floor, "
+     "informational)", "mc_engine", "", "floor_speedup_vs_reference_loop", "x the per-trial loop", None, None),
+    ("MC engine, counts mode: the speed-up at its `jax.random.binomial` draws alone (floor of this design, "
+     "informational)", "mc_engine", "counts mode", "counts_floor_speedup_vs_reference_loop", "x the per-trial loop",
+     None, None),
     ("MC engine at 25 x n (n = 10^5): counts mode over the default path (informational)", "mc_engine", "counts mode",
      "counts_vs_default_path_at_25n", "x", None, None),
     ("warm `reproduce --quick` (wall s)", "reproduce", "reproduce --quick (all", "warm_s", "s", "<=", 20.0),
@@ -81,15 +86,29 @@ def header(results: dict) -> str:
     m, s = results.get("machine", {}), results.get("settings", {})
     load = s.get("load_note") or ""
     return (
-        f"Measured {s.get('date', '?')} by `python -m benchmarks`"
-        f"{' --full' if s.get('full') else ''}{' --quick' if s.get('quick') else ''} on {m.get('cpu', '?')}, "
+        f"Measured {s.get('date', '?')} by `python -m benchmarks"
+        f"{' --full' if s.get('full') else ''}{' --quick' if s.get('quick') else ''}` on {m.get('cpu', '?')}, "
         f"{m.get('affinity_cores', m.get('logical_cores', '?'))} usable cores, jax {m.get('jax', '?')} "
         f"(backend {m.get('jax_backend', '?')}), numpy {m.get('numpy', '?')}; median of "
         f"{s.get('repeats', '?')} calls, ratios timed in one process."
         + (f" {load}" if load else "")
-        + (f" Rows of {', '.join(s['merged_from']['benchmarks'])} from the run of {s['merged_from']['date']}."
-           if s.get("merged_from") else "")
+        + _merged(results)
     )
+
+
+def _merged(results: dict) -> str:
+    """Where a merged results file's other rows come from: each benchmark's own date (and its CPU
+    where it differs from this run's)."""
+    kept = (results.get("settings", {}).get("merged_from") or {}).get("benchmarks") or []
+    if not kept:
+        return ""
+    cpu = results.get("machine", {}).get("cpu")
+    parts = []
+    for name in kept:
+        b = results.get("benchmarks", {}).get(name, {})
+        where = f", on {b['cpu']}" if b.get("cpu") and b["cpu"] != cpu else ""
+        parts.append(f"{name} ({b.get('date', 'date unknown')}{where})")
+    return f" Rows of {', '.join(parts)} from earlier runs."
 
 
 def markdown_table(results: dict) -> str:

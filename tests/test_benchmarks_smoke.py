@@ -60,8 +60,12 @@ def test_quick_run_writes_ratios(tmp_path):
     for c in res["benchmarks"]["mc_engine"]["cases"]:
         if c["case"].startswith("counts mode"):  # the opt-in counts mode: same law, other bits
             assert c["agreement"]["mean_errors_within_5_se"], c["agreement"]
+            assert 0 < c["agreement"]["mean_error_counts"] < 1, c["agreement"]  # a check that can fail
+            assert c["ratios"]["counts_floor_speedup_vs_reference_loop"] > 0
         else:
             assert c["agreement"]["errors_identical"]
+            assert 0 < c["agreement"]["errors_mean"] < 1, c["agreement"]  # errors that can differ
+            assert c["ratios"]["floor_speedup_vs_reference_loop"] > 0
 
 
 def test_only_unknown_name_fails(tmp_path):
