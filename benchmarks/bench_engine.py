@@ -191,7 +191,7 @@ def bench_engine(cfg):
             "most of its trial (counts_binomial_draws_share); counts_floor_speedup_vs_reference_loop is "
             "its speed-up at those draws alone, the bound of this design without a faster exact binomial "
             "sampler. The agreement checks run at agreement_delta (1 - the median over prompts of the exact "
-            "BoN mass on y*), where the trial errors vary (at the timed delta = 0.1 every error is 1)."
+            "BoN mass on y*), where the trial errors vary (at the timed delta = 0.1 and the full sizes every error is 1)."
         ),
     }
 
