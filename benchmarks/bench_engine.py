@@ -167,7 +167,7 @@ def bench_engine(cfg):
                 trials_per_second={k: 1.0 / v for k, v in per_trial.items()},
                 agreement={"delta": delta_agree, "errors_mean": float(e_eng.mean()),
                            "errors_max_abs_diff": float(np.max(np.abs(e_ref - e_eng))),
-                           "errors_identical": bool(np.allclose(e_ref, e_eng, rtol=0, atol=1e-12))},
+                           "errors_identical": bool(np.array_equal(e_ref, e_eng))},
             )
         ] + cases,
         "notes": (

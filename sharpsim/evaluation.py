@@ -10,6 +10,10 @@ Learning is only through the oracle; evaluation reads the table and is exact:
 
 ``error_core`` stays beside :func:`sharpsim.core.sharpness_error`: it sums the learned mass in
 probability space (no log round trip), and the fast path is bit-identical to it.
+
+The error's sum over prompts is taken in prompt order, one term at a time (:func:`failed_mass`):
+XLA's own reduction picks its order from the shape and, under ``vmap``, from the batch size (for
+X > 32 on CPU), so the engine's errors would otherwise change in the last bits with its chunking.
 """
 
 from __future__ import annotations
@@ -20,15 +24,49 @@ import numpy as np
 
 from . import core
 
-__all__ = ["error_core", "tabular_star_columns", "tabular_sft_error_core", "tabular_sft_error_from_counts"]
+__all__ = ["failed_mass", "error_core", "tabular_star_columns", "tabular_sft_error_core",
+           "tabular_sft_error_from_counts"]
+
+
+def failed_mass(fail, mu):
+    """err = sum_x mu(x) 1{fail(x)}, added left to right in x = 0, 1, ..., X-1 (float64).
+
+    fail: bool [X]; mu: float [X]. The order is fixed, so the bits do not depend on how the call
+    is batched (``vmap`` over trials, chunk sizes); it is the plain loop ``err += mu[x]`` of the
+    reference implementations. A sequential loop of X steps (``lax.fori_loop``).
+    """
+    terms = jnp.where(fail, mu, 0.0)
+
+    def body(x, acc):
+        return acc + terms[x]
+
+    return jax.lax.fori_loop(0, terms.shape[0], body, jnp.zeros((), terms.dtype))
+
+
+def _row_sums_in_order(t):
+    """sum_y t[x, y] for every row x, added left to right in y (fixed order, as :func:`failed_mass`):
+    t: float [X, Y] -> [X]. Y sequential steps over [X] vectors."""
+
+    def body(y, acc):
+        return acc + t[:, y]
+
+    return jax.lax.fori_loop(0, t.shape[1], body, jnp.zeros(t.shape[:1], t.dtype))
 
 
 @jax.jit
 def error_core(q, logp, delta, mu):
-    """P_{x~mu}[ q(y*(x)|x) <= 1 - delta ] for a probability table q [X, Y] (non-strict event, D5)."""
+    """P_{x~mu}[ q(y*(x)|x) <= 1 - delta ] for a probability table q [X, Y] (non-strict event, D5).
+
+    Both sums in a fixed order: q's mass on y*(x) left to right in y, the error left to right in x
+    (:func:`failed_mass`), so the bits do not depend on the batch the call is vmapped in.
+    """
     star = core.argmax_set(logp)
-    mass = jnp.sum(jnp.where(star, q, 0.0), axis=-1)
-    return jnp.sum(jnp.where(mass <= 1.0 - delta, mu, 0.0))
+    t = jnp.where(star, q, 0.0)
+    # with at most two non-zero terms a row's sum is the same in every order (adding 0 is exact), so
+    # the ordered loop is needed only when some |y*(x)| > 2 (the predicate reads the table, not the
+    # trial, so under vmap this stays a branch)
+    mass = jax.lax.cond(jnp.max(jnp.sum(star, axis=-1)) > 2, _row_sums_in_order, lambda t: jnp.sum(t, axis=-1), t)
+    return failed_mass(mass <= 1.0 - delta, mu)
 
 
 def tabular_star_columns(logp):
@@ -86,5 +124,5 @@ def tabular_sft_error_from_counts(tot, ca, cb, two, delta, mu, Y):
     qa = jnp.where(live, ca / den, 1.0 / Y)
     qb = jnp.where(live, cb / den, 1.0 / Y)
     mass = qa + jnp.where(two, qb, 0.0)
-    return jnp.sum(jnp.where(mass <= 1.0 - delta, mu, 0.0))
+    return failed_mass(mass <= 1.0 - delta, mu)
 

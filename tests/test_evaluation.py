@@ -2,6 +2,7 @@
 
 import jax
 import numpy as np
+import pytest
 
 from sharpsim.engine import run_trials
 from sharpsim.instances.problems import random_problem
@@ -103,3 +104,52 @@ def test_tabular_fast_path_declines_argmax_sets_above_two():
     k = jax.random.key(11)
     np.testing.assert_array_equal(run_trials(pb, "sft", k, 30, 0.3, 0.4, **kw).errors,
                                   run_trials(pb, "sft", k, 30, 0.3, 0.4, fast=False, **kw).errors)
+
+
+@pytest.mark.parametrize("X", [1, 33, 100, 257])
+def test_failed_mass_adds_in_prompt_order_whatever_the_batch(X):
+    """failed_mass = the plain loop `err += mu[x]` bit for bit, vmapped over batches of 1, 3, 8 and 64
+    masks (XLA's own sum changes its order with X > 32 and with the batch size)."""
+    from sharpsim.evaluation import failed_mass
+
+    rng = np.random.default_rng(X)
+    mu = rng.dirichlet(np.ones(X))
+    fail = rng.random((64, X)) < 0.5
+    loop = []
+    for row in fail:
+        err = 0.0
+        for x in range(X):
+            if row[x]:
+                err += float(mu[x])
+        loop.append(err)
+    f = jax.jit(jax.vmap(failed_mass, in_axes=(0, None)))
+    for B in (1, 3, 8, 64):
+        np.testing.assert_array_equal(np.asarray(f(fail[:B], mu)), np.array(loop[:B]))
+
+
+def test_error_core_adds_a_rows_mass_in_column_order():
+    """With |y*(x)| = 4 tied columns among Y = 50, error_core's mass q(y*(x)|x) is the left-to-right
+    sum: delta is set so that 1 - delta is exactly that sum (Sterbenz: it is >= 1/2), so every
+    trial is a failure (non-strict event) whatever the vmapped batch; another order of the four
+    rounded terms would move the mass by an ulp on many rows."""
+    from sharpsim.evaluation import error_core
+
+    X, Y, B = 3, 50, 64
+    rng = np.random.default_rng(5)
+    p = rng.uniform(0.1, 0.5, (X, Y))
+    tied = np.array([3, 17, 18, 44])
+    p[:, tied] = 1.0
+    p /= p.sum(axis=1, keepdims=True)
+    logp = np.log(p)
+    q = rng.dirichlet(np.full(Y, 0.3), size=(B, X))
+    q[:, :, tied] += rng.uniform(0.5, 2.0, (B, X, 4))  # mass on y* in [1/2, 1]: 1 - (1 - m) = m exactly
+    q /= q.sum(axis=-1, keepdims=True)
+    mu = np.array([1.0, 0.0, 0.0])
+    seq = np.array([sum(float(v) for v in q[b, 0, tied]) for b in range(B)])
+    delta = 1.0 - seq
+    assert ((1.0 - delta) == seq).all()
+    other = np.array([float(q[b, 0, tied[::-1]].sum()) for b in range(len(q))])  # another order
+    assert (other != seq).any()  # the test can tell the orders apart
+    f = jax.jit(jax.vmap(error_core, in_axes=(0, None, 0, None)))
+    for n in (1, 3, 8, len(q)):
+        np.testing.assert_array_equal(np.asarray(f(q[:n], logp, delta[:n], mu)), np.ones(n))
