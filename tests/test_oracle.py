@@ -183,3 +183,30 @@ def test_same_key_same_bits(key):
     d1, d2 = o1.sft_data(key, 50, 7), o2.sft_data(key, 50, 7)
     np.testing.assert_array_equal(np.asarray(d1.y), np.asarray(d2.y))
     np.testing.assert_array_equal(np.asarray(d1.x), np.asarray(d2.x))
+
+
+@pytest.mark.parametrize("Y", [1, 3, 4, 5, 16, 17, 100, 255, 256])
+def test_two_level_prompt_search_equals_the_binary_search(Y):
+    """_search_one (the prompts' two-level search) returns _row_search's index and the plain count
+    min(#{j : cdf[j] <= v}, Y - 1) (np.searchsorted), on XLA cumsums of rows with zeros and ties, at
+    every cdf value, the floats just below and above it, 0, the total and random points; and XLA's
+    cumsum is non-decreasing at these lengths (the premise of SEARCH_ONE_MAX)."""
+    from sharpsim.oracle import SEARCH_ONE_MAX, _row_search, _search_one
+
+    assert Y <= SEARCH_ONE_MAX
+    rng = np.random.default_rng(Y)
+    for trial in range(3):
+        p = rng.choice([0.0, 1e-300, 1e-17, 0.25, 1.0, 3.0], size=Y) if trial == 0 else rng.dirichlet(np.full(Y, 0.3))
+        p = np.where(rng.random(Y) < 0.3, 0.0, p)
+        p[rng.integers(Y)] = 0.5  # some mass
+        cdf = jnp.cumsum(jnp.asarray(p))
+        c = np.asarray(cdf)
+        assert np.all(np.diff(c) >= 0)
+        v = np.concatenate([c, np.nextafter(c, -1.0), np.nextafter(c, 2.0 * c[-1] + 1.0), [0.0, c[-1]],
+                            rng.random(200) * c[-1]])
+        v = np.maximum(v, 0.0)
+        want = np.minimum(np.searchsorted(c, v, side="right"), Y - 1)
+        got = np.asarray(jax.jit(_search_one)(cdf, jnp.asarray(v)))
+        ref = np.asarray(jax.jit(_row_search)(cdf[None, :], jnp.zeros(v.shape, jnp.int32), jnp.asarray(v)))
+        np.testing.assert_array_equal(ref, want)
+        np.testing.assert_array_equal(got, want)
