@@ -144,7 +144,7 @@ sum can leave an entry an ulp below its predecessor."""
 def _search_one(cdf, v):
     """:func:`_row_search` for a single row, in two levels: the same result, fewer gathers.
 
-    cdf: [Y] non-decreasing; v: [B]. Returns int [B], min(#{j : cdf[j] <= v}, Y - 1), which is
+    cdf: [Y] non-decreasing; v: any shape [...]. Returns int [...], min(#{j : cdf[j] <= v}, Y - 1), which is
     :func:`_row_search`'s answer on a non-decreasing row (see :data:`SEARCH_ONE_MAX`). First
     m = #{k : cdf[(k + 1) S - 1] <= v} over the K = Y // S block ends (one broadcast compare, no
     gather), which puts #{j : cdf[j] <= v} in [m S, m S + S - 1] (in [K S, Y] past the last full
@@ -154,7 +154,8 @@ def _search_one(cdf, v):
     Y = cdf.shape[0]
     S = COARSE
     K = Y // S
-    m = jnp.sum(cdf[S - 1 : K * S : S][None, :] <= v[:, None], axis=1).astype(jnp.int32)
+    ends = cdf[S - 1 : K * S : S].reshape((1,) * v.ndim + (K,))
+    m = jnp.sum(ends <= v[..., None], axis=-1).astype(jnp.int32)
     lo = m * S
     hi = jnp.minimum(lo + S - 1, Y - 1)
     steps = int(math.ceil(math.log2(max(S, Y - K * S + 1)))) + 1

@@ -210,3 +210,5 @@ def test_two_level_prompt_search_equals_the_binary_search(Y):
         ref = np.asarray(jax.jit(_row_search)(cdf[None, :], jnp.zeros(v.shape, jnp.int32), jnp.asarray(v)))
         np.testing.assert_array_equal(ref, want)
         np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.asarray(jax.jit(_search_one)(cdf, jnp.asarray(v[:6].reshape(2, 3)))),
+                                      want[:6].reshape(2, 3))  # any shape of v
