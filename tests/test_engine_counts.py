@@ -98,7 +98,7 @@ def test_column_counts_have_the_multinomial_moments():
     qa, qb = jnp.array([0.6, 0.2, 1.0]), jnp.array([0.3, 0.2, 0.0])
     two = jnp.array([True, True, False])
     n, K = 40, 20000
-    c, ca, cb = jax.vmap(lambda k: bon_column_counts_core(k, mu, qa, qb, two, n))(
+    c, ca, cb = jax.jit(jax.vmap(lambda k: bon_column_counts_core(k, mu, qa, qb, two, n)))(
         jax.random.split(jax.random.PRNGKey(11), K))
     c, ca, cb = (np.asarray(v) for v in (c, ca, cb))
     assert (c.sum(axis=1) == n).all() and (ca <= c).all() and (ca + cb <= c).all() and (cb[:, 2] == 0).all()
@@ -141,7 +141,7 @@ def test_multinomial_tree_sums_to_n_keeps_zeros_and_has_the_right_means(X):
         p[1] = 0.0  # a zero category
     p /= p.sum()
     K, n = 20000, 30
-    c = np.asarray(jax.vmap(lambda k: multinomial_tree(k, n, p))(jax.random.split(jax.random.PRNGKey(X), K)))
+    c = np.asarray(jax.jit(jax.vmap(lambda k: multinomial_tree(k, n, p)))(jax.random.split(jax.random.PRNGKey(X), K)))
     assert c.shape == (K, X) and (c.sum(axis=1) == n).all() and (c >= 0).all()
     assert (c == np.round(c)).all()
     if X > 2:

@@ -13,6 +13,10 @@ import pytest
 import sharpsim
 from sharpsim import core, sampling
 
+# vmap(core.snap_ties), the definition of the snapped table, compiled once (run eagerly, op by op,
+# it compiles every primitive for every new shape: seconds per call)
+_snap_rows = jax.jit(jax.vmap(core.snap_ties))
+
 
 def _table_with_ties(rng, X, Y):
     g = rng.standard_exponential((X, Y))
@@ -36,7 +40,7 @@ def _literal_bon(key, lp, x, N):
     xs = np.asarray(x)
     draws = np.stack([np.searchsorted(cdf[xs[b]], q[b], side="right") for b in range(B)])
     draws = np.minimum(draws, Y - 1)
-    scores = np.asarray(jax.vmap(core.snap_ties)(lp))[xs[:, None], draws]
+    scores = np.asarray(_snap_rows(lp))[xs[:, None], draws]
     best = scores.max(axis=-1, keepdims=True)
     prio = np.asarray(jax.random.uniform(k2, (B, N), dtype=jnp.float64))
     pick = np.argmax(np.where(scores == best, prio, -1.0), axis=-1)
@@ -66,7 +70,7 @@ def test_best_of_n_fast_paths_equal_literal_twin(X, Y, N, B):
 def test_snapped_table_cache_is_keyed_by_bits():
     rng = np.random.default_rng(7)
     lp = _table_with_ties(rng, 3, 50)
-    ref = np.asarray(jax.vmap(core.snap_ties)(jnp.asarray(lp)))
+    ref = np.asarray(_snap_rows(jnp.asarray(lp)))
     a = sampling.snapped_table(lp)
     assert sampling.snapped_table(lp.copy()) is a  # same bits: reused
     np.testing.assert_array_equal(np.asarray(a), ref)
@@ -74,7 +78,7 @@ def test_snapped_table_cache_is_keyed_by_bits():
     lp2[0, 0] = np.nextafter(lp2[0, 0], 0.0)  # one ulp differs: recomputed
     b = sampling.snapped_table(lp2)
     assert b is not a
-    np.testing.assert_array_equal(np.asarray(b), np.asarray(jax.vmap(core.snap_ties)(jnp.asarray(lp2))))
+    np.testing.assert_array_equal(np.asarray(b), np.asarray(_snap_rows(jnp.asarray(lp2))))
 
 
 # --------------------------------------------------------------------------- bon_law / snap_ties
@@ -148,7 +152,7 @@ def test_bon_law_and_snap_ties_equal_literal_twin_bit_for_bit(seed):
     j = jnp.asarray(lp)
     for N in (1.0, 2.0, 16.0, 1e6, 1e300):
         np.testing.assert_array_equal(_bits(core.bon_law(j, N)), _bits(_bon_literal(j, N)))
-    np.testing.assert_array_equal(_bits(jax.vmap(core.snap_ties)(j)), _bits(_snap_rows_literal(j)))
+    np.testing.assert_array_equal(_bits(_snap_rows(j)), _bits(_snap_rows_literal(j)))
 
 
 def test_bon_law_equals_literal_twin_on_a_long_row_with_ties():

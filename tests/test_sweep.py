@@ -5,6 +5,7 @@ import json
 import math
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -128,16 +129,16 @@ def test_verify_parts_on_processes_equal_inline():
 NAMES = ("bon_coverage", "lower_bound")
 
 
-@pytest.fixture(scope="module")
-def inline_quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("inline")
-    recs, fails = runner.reproduce(NAMES, quick=True, out=str(out), progress=False)
-    assert not fails
-    return {r["name"]: r["results"] for r in recs}
-
-
 def _results(out):
-    return {n: json.loads((out / "results" / f"{n}.quick.json").read_text())["results"] for n in NAMES}
+    return {n: json.loads((Path(out) / "results" / f"{n}.quick.json").read_text())["results"] for n in NAMES}
+
+
+@pytest.fixture(scope="module")
+def inline_quick(quick_catalogue):
+    """The in-process results of NAMES: those of the session's quick catalogue run (inline, one
+    process; tests/conftest.py), not computed a second time. Reading them also moves the Dask tests
+    after that run, so their workers find its executables in the session's compilation cache."""
+    return _results(quick_catalogue)
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +149,7 @@ def dask_executor():
     ex.shutdown()
 
 
-def test_dask_local_cluster_gives_the_inline_bits(dask_executor, inline_quick, tmp_path):
+def test_dask_local_cluster_gives_the_inline_bits(inline_quick, dask_executor, tmp_path):
     assert dask_executor.workers == 2
     recs, fails = runner.reproduce(NAMES, quick=True, out=str(tmp_path), progress=False, executor=dask_executor)
     assert not fails and [r["name"] for r in recs] == list(NAMES)
@@ -158,7 +159,7 @@ def test_dask_local_cluster_gives_the_inline_bits(dask_executor, inline_quick, t
     assert not (tmp_path / "results" / ".partial").exists()
 
 
-def test_dask_sweep_survives_a_worker_killed_mid_sweep(dask_executor, inline_quick, tmp_path, monkeypatch):
+def test_dask_sweep_survives_a_worker_killed_mid_sweep(inline_quick, dask_executor, tmp_path, monkeypatch):
     """When the first task's result reaches the client (the rest are queued or running), a worker
     that is running a task is killed (SIGKILL); the scheduler reruns its task elsewhere, the
     nanny restarts it, and the results are the inline bits."""

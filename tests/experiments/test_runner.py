@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 
 import pytest
 
@@ -100,14 +101,19 @@ def test_a_partial_file_from_another_config_is_not_resumed(tmp_path):
     assert rec["results"] == json.loads(json.dumps(runner.compute(mod, mod.QUICK)))
 
 
-def test_figures_drawn_in_the_plot_process_are_the_inline_bytes(tmp_path):
+def test_figures_drawn_in_the_plot_process_are_the_inline_bytes(tmp_path, quick_catalogue):
     """reproduce draws figures in a spawned process when it runs two or more experiments; the
-    files are the bytes drawn in this process, and all are there when it returns."""
+    files are the bytes drawn in this process, and all are there when it returns. (Both runs
+    reuse the results of the session's quick catalogue run: only the drawing is under test.)"""
     names = ["lower_bound", "greedy_vs_argmax"]
     for sub, flag in (("proc", True), ("here", False)):
+        (tmp_path / sub / "results").mkdir(parents=True)
+        for n in names:
+            shutil.copy(os.path.join(quick_catalogue, "results", f"{n}.quick.json"), tmp_path / sub / "results")
         recs, fails = runner.reproduce(names, quick=True, out=str(tmp_path / sub), progress=False,
                                        plot_process=flag)
         assert not fails and [r["name"] for r in recs] == names
+        assert all(r["reused"] for r in recs)
     for n in names:
         for ext in ("png", "pdf"):
             a = (tmp_path / "proc" / "figures" / "quick" / f"{n}.{ext}").read_bytes()
