@@ -188,6 +188,7 @@ def load_all() -> dict[str, Benchmark]:
         bench_import,
         bench_reproduce,
         bench_sampling,
+        bench_suite,
         bench_sweep,
     )
 

@@ -34,6 +34,12 @@ ROWS = [
      "the issue's < 0.2 compile share of a warm run needs a profiler)", "reproduce", "reproduce --quick (all",
      "compile_share_of_cold", "", None, None),
     ("`import sharpsim` beyond `import jax` (s)", "import", "", "sharpsim_beyond_jax_s", "s", "<=", 2.0),
+    ("test suite, `python -m pytest -q -n 2` (wall s)", "suite", "pytest", "wall_s", "s", "<=", 300.0),
+    ("test suite: share of the tests' own time spent tracing, lowering and compiling with JAX, in the test "
+     "processes (informational)", "suite", "pytest", "compile_share_of_test_time", "", None, None),
+    ("test suite: those compile seconds over the 2 workers (wall seconds under the run's own load; about the "
+     "least wall time while the tests compile these programs; informational)", "suite", "pytest",
+     "compile_s_over_workers", "s", None, None),
     ("issue 16: `reproduce --quick` sweep on 2 local Dask workers vs 1 (speed-up; informational)", "sweep", "sweep",
      "speedup_2_over_1", "x", None, None),
     ("issue 16: tasks' summed seconds on 2 workers over 1 worker (1 = no contention; informational)", "sweep",

@@ -113,3 +113,23 @@ def test_baselines_against_independent_oracles():
         ref = enumerate_ar_python(conds, ctx, V)
         np.testing.assert_allclose(enumerate_ar_numpy(conds, ctx, V), ref, rtol=0, atol=1e-12)
         np.testing.assert_allclose(enumerate_ar_numpy_gather(conds, ctx, V), ref, rtol=0, atol=1e-12)
+
+
+def test_suite_profile_plugin_counts_tests_and_compiles(tmp_path):
+    """benchmarks/_pytest_profile.py (bench_suite's plugin): one process's tests, their seconds and
+    JAX's compiles, written where SHARPSIM_SUITE_PROFILE_DIR says."""
+    (tmp_path / "test_two.py").write_text(
+        "import jax, jax.numpy as jnp\n"
+        "def test_compiles():\n    assert float(jax.jit(lambda v: v * 3.0)(jnp.ones(7)).sum()) == 21.0\n"
+        "def test_plain():\n    assert 1 + 1 == 2\n")
+    env = _env()
+    env["SHARPSIM_SUITE_PROFILE_DIR"] = str(tmp_path)
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "benchmarks._pytest_profile", "-p", "no:cacheprovider",
+         "--rootdir", str(tmp_path), str(tmp_path / "test_two.py")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    d = json.loads((tmp_path / "controller.json").read_text())
+    assert d["tests"] == 2 and d["compiles"] >= 1
+    assert 0 < d["backend_compile_s"] <= d["test_s"]
