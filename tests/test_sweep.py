@@ -130,7 +130,7 @@ NAMES = ("bon_coverage", "lower_bound")
 
 
 def _results(out):
-    return {n: json.loads((Path(out) / "results" / f"{n}.quick.json").read_text())["results"] for n in NAMES}
+    return {n: json.loads(Path(runner.paths(n, str(out), True)[0]).read_text())["results"] for n in NAMES}
 
 
 @pytest.fixture(scope="module")

@@ -107,9 +107,10 @@ def test_figures_drawn_in_the_plot_process_are_the_inline_bytes(tmp_path, quick_
     reuse the results of the session's quick catalogue run: only the drawing is under test.)"""
     names = ["lower_bound", "greedy_vs_argmax"]
     for sub, flag in (("proc", True), ("here", False)):
-        (tmp_path / sub / "results").mkdir(parents=True)
         for n in names:
-            shutil.copy(os.path.join(quick_catalogue, "results", f"{n}.quick.json"), tmp_path / sub / "results")
+            dest = runner.paths(n, str(tmp_path / sub), True)[0]
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            shutil.copy(runner.paths(n, quick_catalogue, True)[0], dest)
         recs, fails = runner.reproduce(names, quick=True, out=str(tmp_path / sub), progress=False,
                                        plot_process=flag)
         assert not fails and [r["name"] for r in recs] == names
