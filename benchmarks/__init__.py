@@ -111,6 +111,28 @@ def measure(fn: Callable, repeats: int, *, setup: Callable | None = None) -> dic
     }
 
 
+def measure_interleaved(fns: dict, repeats: int) -> dict:
+    """:func:`measure` of every implementation, the timed calls taken in turns (a, b, c, a, b, c, ...)
+    so that a change of machine load between implementations does not bias their ratios."""
+    first = {}
+    for k, f in fns.items():
+        t0 = time.perf_counter()
+        _block(f())
+        first[k] = time.perf_counter() - t0
+    times = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, f in fns.items():
+            t0 = time.perf_counter()
+            _block(f())
+            times[k].append(time.perf_counter() - t0)
+    out = {}
+    for k, ts in times.items():
+        med = statistics.median(ts)
+        out[k] = {"median_s": med, "min_s": min(ts), "first_call_s": first[k],
+                  "compile_s": max(first[k] - med, 0.0), "repeats": repeats}
+    return out
+
+
 def case(name: str, params: dict, seconds: dict, ratios: dict, headline: str, target: float,
          higher_is_better: bool, **extra) -> dict:
     """One benchmark case: timings per implementation, named ratios, and the headline vs target.

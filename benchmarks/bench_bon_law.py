@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import case, measure, register
+from . import case, measure, measure_interleaved, register
 from .baselines import bon_law_numpy
 
 N_BON = 16.0
@@ -66,33 +66,6 @@ def _memory(quick: bool):
     return {"X": X, "Y": Y}, impls
 
 
-def _measure_interleaved(fns, repeats):
-    """:func:`measure` of every implementation, the timed calls taken in turns (a, b, c, a, b, c, ...)
-    so that a change of machine load between implementations does not bias their ratios."""
-    import statistics
-    import time
-
-    from . import _block
-
-    first = {}
-    for k, f in fns.items():
-        t0 = time.perf_counter()
-        _block(f())
-        first[k] = time.perf_counter() - t0
-    times = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            _block(f())
-            times[k].append(time.perf_counter() - t0)
-    out = {}
-    for k, ts in times.items():
-        med = statistics.median(ts)
-        out[k] = {"median_s": med, "min_s": min(ts), "first_call_s": first[k],
-                  "compile_s": max(first[k] - med, 0.0), "repeats": repeats}
-    return out
-
-
 # the host path's steps (sharpsim.core.bon_law_host), each timed alone on the same table
 HOST_STEPS = (
     "host: sort_rows_host (packed int64 sort, take, re-sort of near-tie runs)",
@@ -148,7 +121,7 @@ def bench_bon_law(cfg):
     for X, Y in shapes:
         lp = make_table(X, Y)
         j, impls, _ = _impls(lp)
-        secs = _measure_interleaved(impls, cfg.repeats)
+        secs = measure_interleaved(impls, cfg.repeats)
         # where the time goes: the host path's steps, and the jitted path's pieces (each on the same array)
         pieces = _host_pieces(lp)
         pieces["host alternative: np.argsort + take_along_axis"] = lambda: np.take_along_axis(

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 import sys
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -27,6 +29,7 @@ import numpy as np
 
 from ._validate import check_int, check_key, check_open_unit
 from .algorithms import get as get_algorithm
+from .algorithms import result as result_module
 from .stats import clopper_pearson
 
 __all__ = ["TrialStats", "SampleComplexity", "JointSampleComplexity", "Budget", "BudgetExceeded", "run_trials",
@@ -77,6 +80,11 @@ def _progress(total, desc, progress):
     return tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
 
 
+def _call(fn, ks):
+    """One chunk call, its outputs brought to the host (blocking): numpy (errors, queries, extended)."""
+    return tuple(np.asarray(o) for o in fn(ks))
+
+
 def run_trials(problem, algorithm: str, key, trials: int, eps: float, delta: float, *, cls=None,
                conf: float = 0.95, progress=None, rho: float = 0.1, budget=None, **sizes) -> TrialStats:
     """K = ``trials`` independent trials of ``algorithm`` on ``problem`` (see the module docstring).
@@ -90,7 +98,8 @@ def run_trials(problem, algorithm: str, key, trials: int, eps: float, delta: flo
     of the exact shortcut; ``fast`` (tabular class) evaluates the MLE from the draws in O(n + X),
     bit-identical to the generic path; ``counts=True`` (opt-in, tabular fast path) draws each trial's
     counts on y*(x) from their exact multinomial law in O(X), the same law with other bits. ``budget`` (a :class:`Budget`) is checked before every chunk
-    (:class:`BudgetExceeded` when spent).
+    (:class:`BudgetExceeded` when spent). Up to :data:`sharpsim.algorithms.result.THREADS` chunk calls
+    run at once, on threads; the results do not depend on it.
     """
     spec = get_algorithm(algorithm)
     if not all(hasattr(problem, a) for a in ("logp", "log_mu", "mu", "class_for")):
@@ -110,19 +119,36 @@ def run_trials(problem, algorithm: str, key, trials: int, eps: float, delta: flo
     per = batch.per if batch.scanned else min(batch.per, trials)
     bar = _progress(trials, f"{algorithm} {batch.sizes}", progress)
     errs, qs, exts = [], [], []
-    for s in range(0, trials, per):
-        if budget is not None:
-            budget.check()
-        ks = keys[s : s + per]
-        live = ks.shape[0]
-        if live < per:  # pad the last chunk to the same shape (no recompilation); padding is discarded
-            ks = jnp.concatenate([ks, jnp.repeat(keys[:1], per - live, axis=0)])
-        e, q, x = batch.fn(ks)
-        errs.append(np.asarray(e)[:live])
-        qs.append(np.asarray(q)[:live])
-        exts.append(np.asarray(x)[:live])
+    threads = min(max(1, int(result_module.THREADS)), -(-trials // per))
+    pool = ThreadPoolExecutor(threads) if threads > 1 else None
+    pending = deque()  # (live, future or result) in trial order
+
+    def collect():
+        live, out = pending.popleft()
+        e, q, x = out.result() if pool is not None else out
+        errs.append(e[:live])
+        qs.append(q[:live])
+        exts.append(x[:live])
         if bar is not None:
             bar.update(live)
+
+    try:
+        for s in range(0, trials, per):
+            if budget is not None:
+                budget.check()
+            ks = keys[s : s + per]
+            live = ks.shape[0]
+            if live < per:  # pad the last chunk to the same shape (no recompilation); padding is discarded
+                ks = jnp.concatenate([ks, jnp.repeat(keys[:1], per - live, axis=0)])
+            # up to `threads` calls in flight (each call's trials are the same bits on any thread)
+            pending.append((live, pool.submit(_call, batch.fn, ks) if pool is not None else _call(batch.fn, ks)))
+            while len(pending) >= threads:
+                collect()
+        while pending:
+            collect()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     if bar is not None:
         bar.close()
     errors = np.concatenate(errs)

@@ -25,6 +25,12 @@ engine (:mod:`sharpsim.engine`) and the learners keep the access model honest.
 Shapes are padded to a static capacity ``n_cap`` (a power of 8, see
 :func:`capacity`) and the first ``n`` entries are live (``w = 1``), the rest are
 padding (``w = 0``); so a search over n recompiles only once per power of 8.
+
+Why one file of ~600 lines: every core draws through the same inverse-CDF search
+(:func:`draw_from_rows`), and the fast paths that avoid it must return its bits: the two-level
+prompt search (:func:`_search_one`) and the exact preimages of the search
+(:func:`search_preimages`, :func:`bon_hits_core`) mirror :func:`_row_search` step for step, so they
+stay beside it, with the cores that use them.
 """
 
 from __future__ import annotations
@@ -50,6 +56,9 @@ __all__ = [
     "draw_from_rows",
     "sample_rows_core",
     "bon_draws_core",
+    "bon_hits_core",
+    "hits_bounds",
+    "search_preimages",
     "bon_draws_literal_core",
     "adaptive_draws_core",
     "pair_draws_core",
@@ -189,6 +198,82 @@ def draw_from_rows(key, probs, rows):
     return jnp.minimum(y, last_live[rows])
 
 
+_cumsum_rows = jax.jit(lambda probs: jnp.cumsum(probs, axis=-1))
+"""The cumulative sums :func:`draw_from_rows` searches, [R, Y] -> [R, Y] (the same XLA op)."""
+
+def _row_search_np(cdf, rows, v):
+    """:func:`_row_search` in numpy: cdf [R, Y], rows int [...], v float [...] -> int [...].
+
+    The same integer steps and the same float64 comparisons ``cdf[rows, mid] <= v``, so the same
+    index as the jitted search for the same cdf bits, on any row (non-decreasing or not)."""
+    Y = cdf.shape[1]
+    steps = max(1, int(math.ceil(math.log2(Y))) + 1)
+    flat, base = cdf.ravel(), rows * Y
+    lo = np.zeros(v.shape, dtype=np.int64)
+    hi = np.full(v.shape, Y - 1, dtype=np.int64)
+    for _ in range(steps):
+        mid = (lo + hi) // 2
+        right = flat[base + mid] <= v
+        lo, hi = np.where(right, mid + 1, lo), np.where(right, hi, mid)
+    return np.minimum(lo, Y - 1)
+
+
+def search_preimages(probs, cols):
+    """The exact preimage of :func:`draw_from_rows`'s index: the values v = u * total(r) that draw
+    column cols[r, k] from row r, an interval [lo, hi) per (r, k).
+
+    The draw is y(v) = min(search(cdf_r, v), last_live(r)) with cdf_r = cumsum(probs[r]) (the jitted
+    cumulative sum, :data:`_cumsum_rows`) and ``search`` the fixed-step binary search of
+    :func:`_row_search` (:func:`_search_one` is the same search on the rows it takes). y is
+    non-decreasing in v on every row, sorted or not: two values v1 < v2 take the same steps until a
+    comparison ``cdf_r[mid] <= v`` sends v1 left (its index ends <= mid + 1) and v2 right (its index
+    ends >= mid + 1). And y only changes where v crosses one of the row's Y values t. So
+    {v : y(v) = c} = [t_first(c), t_first(c + 1)) with t_first(c) the smallest threshold (or -inf)
+    where y >= c (+inf if none): found by a binary search over the sorted thresholds that evaluates y
+    with the same steps and comparisons in numpy (:func:`_row_search_np`). On a non-decreasing row this
+    is [cdf_r[c - 1], cdf_r[c]); XLA's blocked cumulative sum can leave a zero or tiny entry an ulp below
+    its predecessor (see :data:`SEARCH_ONE_MAX`), which is why the search is evaluated, not assumed.
+    ``1{lo <= u * total(r) < hi}`` is then bit for bit the test ``draw_from_rows(...) == cols[r, k]`` on
+    the same uniform u (tested at every threshold and its neighbours).
+
+    probs: float [R, Y] (each row with positive mass); cols: int [R, K] in [0, Y). Returns numpy
+    float64 (total [R], lo [R, K], hi [R, K]), the cumulative sum's last entry and the intervals (-inf /
+    +inf for unbounded ends; lo >= hi where no v draws the column).
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    cdf = np.asarray(_cumsum_rows(jnp.asarray(probs)))
+    last_live = probs.shape[1] - 1 - np.argmax(probs[:, ::-1] > 0, axis=-1)
+    lo, hi = _search_preimages(cdf, last_live, cols)
+    return cdf[:, -1].copy(), lo, hi
+
+
+def _search_preimages(cdf, last_live, cols):
+    """:func:`search_preimages` for a given ``cdf`` [R, Y] (any float64 rows, sorted or not) and
+    ``last_live`` int [R]: the intervals (lo, hi), each [R, K], of {v : min(search(cdf_r, v),
+    last_live(r)) = cols[r, k]}, for the comparisons as XLA:CPU makes them (subnormals as zero; the
+    bounds are then never subnormal)."""
+    R, Y = cdf.shape
+    # XLA:CPU runs with denormals flushed to zero (operands and results), so a subnormal cdf entry
+    # compares as 0 there: the same here
+    cdf = np.where(np.abs(cdf) < np.finfo(np.float64).tiny, 0.0, cdf)
+    t = np.sort(np.concatenate([np.full((R, 1), -np.inf), cdf], axis=1), axis=1, kind="stable")  # [R, M]
+    M = Y + 1
+    flat_t = t.ravel()
+    cols = np.asarray(cols, dtype=np.int64)
+    target = np.concatenate([cols, cols + 1], axis=1)  # [R, 2K]: y >= c and y >= c + 1
+    rows = np.broadcast_to(np.arange(R)[:, None], target.shape)
+    lo = np.zeros(target.shape, dtype=np.int64)
+    hi = np.full(target.shape, M, dtype=np.int64)  # first index in [0, M] with y(t) >= target
+    for _ in range(int(math.ceil(math.log2(M + 1)))):
+        mid = np.minimum((lo + hi) // 2, M - 1)
+        y = np.minimum(_row_search_np(cdf, rows, flat_t[rows * M + mid]), last_live[rows])
+        ok = y >= target
+        lo, hi = np.where(ok, lo, mid + 1), np.where(ok, mid, hi)
+    first = np.where(lo < M, flat_t[rows * M + np.minimum(lo, M - 1)], np.inf)
+    K = cols.shape[1]
+    return first[:, :K], first[:, K:]
+
+
 @partial(jax.jit, static_argnames=("n_cap",))
 def prompts_core(key, log_mu, n_cap):
     """n_cap prompts x ~ mu (inverse CDF), int [n_cap]."""
@@ -222,6 +307,43 @@ def bon_draws_core(key, logp, log_mu, n, N, n_cap):
     w = _live(n, n_cap)
     draws = (w * N).astype(jnp.int64)
     return Draws(x, y, logp[x, y], w, jnp.sum(draws), draws)
+
+
+@partial(jax.jit, static_argnames=("n_cap",))
+def bon_hits_core(key, log_mu, bounds, n, N, n_cap):
+    """:func:`bon_draws_core`'s draws, revealed only as which of K marked columns each one hit.
+
+    The same keys, prompts and uniforms as :func:`bon_draws_core` (so the same draws): x_i ~ mu by
+    inverse CDF, then the best-of-N outcome y_i = draw_from_rows's index for v_i = u_i total(x_i);
+    instead of searching for y_i, hits[i, k] = 1{lo_k(x_i) <= v_i < hi_k(x_i)} = 1{y_i = c_k(x_i)}
+    for the columns c_k whose exact preimages :func:`search_preimages` computed from the table's
+    best-of-N law (one gather per draw instead of a binary search). For learners that only need
+    counts on given columns (the engine's tabular fast path: the evaluator marks y*(x)). Charges N
+    queries per live prompt, as :func:`bon_draws_core`.
+
+    bounds: float64 [X, 1 + 2K], per prompt (total, lo_1, hi_1, ..., lo_K, hi_K) (see
+    :func:`hits_bounds`). Returns (x int [n_cap], hits bool [n_cap, K], w [n_cap], queries int64).
+    """
+    k1, k2 = jax.random.split(key)
+    x = prompts_core(k1, log_mu, n_cap)
+    u = jax.random.uniform(k2, (n_cap,), dtype=jnp.float64)
+    b = bounds[x]  # one row gather per draw
+    v = (u * b[:, 0])[:, None]
+    hits = (b[:, 1::2] <= v) & (v < b[:, 2::2])
+    w = _live(n, n_cap)
+    return x, hits, w, jnp.sum((w * N).astype(jnp.int64))
+
+
+def hits_bounds(probs, cols, mask=None):
+    """The ``bounds`` table of :func:`bon_hits_core`, [R, 1 + 2K] float64 numpy: per row the total
+    and the preimage [lo_k, hi_k) of each column cols[r, k] (:func:`search_preimages`); where
+    ``mask`` [R, K] is False the column is never reported hit (an empty interval)."""
+    total, lo, hi = search_preimages(probs, cols)
+    if mask is not None:
+        lo, hi = np.where(mask, lo, np.inf), np.where(mask, hi, np.inf)
+    out = np.empty((lo.shape[0], 1 + 2 * lo.shape[1]))
+    out[:, 0], out[:, 1::2], out[:, 2::2] = total, lo, hi
+    return out
 
 
 def multinomial_tree(key, n, p):

@@ -57,6 +57,74 @@ def test_tabular_fast_path_bit_identical_to_generic(key):
     assert mixed >= 5  # non-trivial mixes of outcomes, so identity is not vacuous
 
 
+def test_fast_path_with_the_search_in_the_program_equals_generic(monkeypatch):
+    """Tables above HITS_MAX_SIZE keep the binary search inside the program (no host tables): forced
+    here on small problems, its errors are the generic path's and the hits path's, bit for bit."""
+    import sharpsim.algorithms.sft as sft
+    from sharpsim.classes import TabularClass
+
+    cases = [(_tie_problem(), 8, 0.5), (random_problem(jax.random.key(9), 12, 9, K=2, alpha=0.3), 5, 0.4)]
+    key = jax.random.key(11)
+    kw = lambda pb, n: dict(n=n, N=3, cls=TabularClass(pb.X, pb.Y), progress=False)  # noqa: E731
+    hits = [run_trials(pb, "sft", key, 40, 0.3, d, **kw(pb, n)).errors for pb, n, d in cases]
+    monkeypatch.setattr(sft, "HITS_MAX_SIZE", 0)
+    for (pb, n, delta), h in zip(cases, hits):
+        searched = run_trials(pb, "sft", key, 40, 0.3, delta, **kw(pb, n)).errors
+        generic = run_trials(pb, "sft", key, 40, 0.3, delta, fast=False, **kw(pb, n)).errors
+        np.testing.assert_array_equal(searched, generic)
+        np.testing.assert_array_equal(h, generic)
+        assert len(set(h.tolist())) > 2
+
+
+@pytest.mark.parametrize("bits", [4, 3])
+def test_hits_counts_packed_or_not_equal_generic(monkeypatch, bits):
+    """The hits path's counts: packed into one int64 scatter while n_cap < 2^PACK_BITS, three float64
+    columns otherwise; at the tightest limit (n_cap = 8: 4 bits packed, 3 bits not) both give the
+    generic path's errors bit for bit, including a prompt holding all 8 draws."""
+    import sharpsim.algorithms.sft as sft
+    from sharpsim.classes import TabularClass
+    from sharpsim.instances.problems import Problem
+
+    monkeypatch.setattr(sft, "PACK_BITS", bits)
+    one = Problem("one prompt", np.array([[0.45, 0.45, 0.1], [0.2, 0.5, 0.3]]), np.array([1.0, 0.0]))
+    for pb, delta in ((_tie_problem(), 0.5), (one, 0.5), (one, 0.6)):
+        kw = dict(n=8, N=2, cls=TabularClass(pb.X, pb.Y), progress=False)
+        got = run_trials(pb, "sft", jax.random.key(13), 30, 0.3, delta, **kw).errors
+        np.testing.assert_array_equal(got, run_trials(pb, "sft", jax.random.key(13), 30, 0.3, delta, fast=False,
+                                                      **kw).errors)
+
+
+def test_fast_path_tables_follow_the_table_not_the_object():
+    """The per-problem tables of the fast path are cached by the table's bytes and N: a problem whose
+    table is edited in place, or a second N, gets its own entry (the errors equal a fresh problem's
+    on the generic path); the same table and N reuse the entry."""
+    import sharpsim.algorithms.sft as sft
+    from sharpsim.classes import TabularClass
+    from sharpsim.instances.problems import Problem
+
+    pb = _tie_problem()
+    key = jax.random.key(12)
+    cls = TabularClass(pb.X, pb.Y)
+    first = run_trials(pb, "sft", key, 40, 0.3, 0.5, n=6, N=2, cls=cls, progress=False).errors
+    entries = len(sft._FAST_CACHE)
+    again = run_trials(pb, "sft", key, 40, 0.3, 0.5, n=9, N=2, cls=cls, progress=False).errors
+    assert len(sft._FAST_CACHE) == entries  # the same table and N: reused
+    np.testing.assert_array_equal(again, run_trials(pb, "sft", key, 40, 0.3, 0.5, n=9, N=2, cls=cls,
+                                                    progress=False, fast=False).errors)
+    other_N = run_trials(pb, "sft", key, 40, 0.3, 0.5, n=6, N=5, cls=cls, progress=False)
+    np.testing.assert_array_equal(other_N.errors, run_trials(pb, "sft", key, 40, 0.3, 0.5, n=6, N=5, cls=cls,
+                                                               progress=False, fast=False).errors)
+    p = np.exp(pb.logp)
+    p[1] = [0.1, 0.6, 0.1, 0.1, 0.1]  # another argmax and law in row 1
+    with np.errstate(divide="ignore"):
+        pb.logp[...] = np.log(p)
+    edited = run_trials(pb, "sft", key, 40, 0.3, 0.5, n=6, N=2, cls=cls, progress=False).errors
+    fresh = Problem("edited", p, pb.mu)
+    np.testing.assert_array_equal(edited, run_trials(fresh, "sft", key, 40, 0.3, 0.5, n=6, N=2, cls=cls,
+                                                     progress=False, fast=False).errors)
+    assert not np.array_equal(edited, first)
+
+
 def test_tabular_fast_error_core_equals_mle_then_error_core():
     """tabular_sft_error_core on raw draws = error_core(MLE_CORES['tabular'](counts)) bit for bit,
     on random draws (with padding entries w = 0) over the tie problem and a random table."""

@@ -10,7 +10,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy import stats
+from strategies import weighted_rows  # tests/ is on sys.path (rootdir conftest, no package)
 
 import sharpsim as s
 from sharpsim import bounds
@@ -212,3 +215,113 @@ def test_two_level_prompt_search_equals_the_binary_search(Y):
         np.testing.assert_array_equal(got, want)
         np.testing.assert_array_equal(np.asarray(jax.jit(_search_one)(cdf, jnp.asarray(v[:6].reshape(2, 3)))),
                                       want[:6].reshape(2, 3))  # any shape of v
+
+
+# ------------------------------------------------- exact preimages of the inverse-CDF draw
+
+_jit_row_search = None
+_jit_inside = jax.jit(lambda lo, hi, v: (lo[None, :] <= v[:, None]) & (v[:, None] < hi[None, :]))
+"""The in-program test of bon_hits_core, [Y] bounds x [V] values -> [V, Y] (XLA's comparisons: subnormal
+operands count as zero there, as in the search)."""
+
+
+def _jitted_draw_index(cdf, last_live, rows, v):
+    """draw_from_rows' index for the values v (the jitted _row_search, then the last-live guard)."""
+    global _jit_row_search
+    from sharpsim.oracle import _row_search
+
+    if _jit_row_search is None:
+        _jit_row_search = jax.jit(_row_search)
+    y = np.asarray(_jit_row_search(jnp.asarray(cdf), jnp.asarray(rows, jnp.int32), jnp.asarray(v)))
+    return np.minimum(y, np.asarray(last_live)[rows])
+
+
+def _probe_values(cdf, rng, extra=50):
+    """Every value of the row, the floats just below and above each (subnormals among them), 0, values
+    outside the row's range and random points."""
+    c = cdf  # sorted, not deduplicated: one length per row length (one compilation per shape)
+    return np.sort(np.concatenate([c, np.nextafter(c, -np.inf), np.nextafter(c, np.inf), [0.0, -1.0, 2.0],
+                                   rng.uniform(c.min() - 0.1, c.max() + 0.1, extra)]))
+
+
+def _assert_preimages_match_search(cdf, last_live, rng):
+    """Every column's [lo, hi) of _search_preimages is exactly where the jitted search lands on it."""
+    from sharpsim.oracle import _search_preimages
+
+    R, Y = cdf.shape
+    cols = np.broadcast_to(np.arange(Y), (R, Y))
+    lo, hi = _search_preimages(cdf, last_live, cols)
+    for r in range(R):
+        v = _probe_values(cdf[r], rng)
+        y = _jitted_draw_index(cdf, last_live, np.full(v.shape, r), v)
+        assert np.all(np.diff(y) >= 0)  # the search is monotone in v, sorted row or not
+        inside = np.asarray(_jit_inside(jnp.asarray(lo[r]), jnp.asarray(hi[r]), jnp.asarray(v)))  # [V, Y]
+        np.testing.assert_array_equal(inside, y[:, None] == np.arange(Y)[None, :])
+
+
+@pytest.mark.parametrize("Y", [1, 2, 7, 16, 33])
+def test_search_preimages_of_unsorted_rows_equal_the_jitted_search(Y):
+    """On arbitrary rows (sorted with dips of an ulp, fully shuffled, with ties; any last_live), the
+    intervals [lo, hi) are exactly the values v at which the jitted binary search (then the last-live
+    guard) returns each column: tested at every row value, its float neighbours and random points."""
+    rng = np.random.default_rng(Y)
+    base = np.cumsum(rng.choice([0.0, 1e-17, 0.1, 0.3], size=(4, Y)), axis=1)
+    dips = base.copy()
+    dips[:, 1::3] = np.nextafter(dips[:, 1::3], -np.inf)  # an ulp below (and maybe below the previous)
+    shuffled = rng.permuted(base, axis=1)
+    ties = np.round(rng.random((4, Y)) * 3) / 3
+    cdf = np.concatenate([base, dips, shuffled, ties])
+    last_live = rng.integers(0, Y, size=cdf.shape[0])
+    _assert_preimages_match_search(cdf, last_live, rng)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_search_preimages_equal_draw_from_rows_on_drawn_tables(data):
+    """search_preimages on probability tables with zeros, ties and tiny entries: the same cdf bits as
+    draw_from_rows (XLA's cumulative sum), total = its last entry, and [lo, hi) exactly where the draw
+    lands on each column."""
+    from sharpsim.oracle import search_preimages
+
+    X, Y = data.draw(st.sampled_from([(3, 9), (2, 40)]))
+    p = weighted_rows(data.draw, X, Y, [0.0, 1e-300, 1e-17, 0.1, 0.5, 1.0, 1.0, 3.0])
+    cdf = np.asarray(jnp.cumsum(jnp.asarray(p), axis=-1))
+    last_live = Y - 1 - np.argmax(p[:, ::-1] > 0, axis=-1)
+    total, lo, hi = search_preimages(p, np.broadcast_to(np.arange(Y), (X, Y)))
+    np.testing.assert_array_equal(total, cdf[:, -1])
+    for r in range(X):
+        v = _probe_values(cdf[r], np.random.default_rng(r), extra=20)
+        y = _jitted_draw_index(cdf, last_live, np.full(v.shape, r), v)
+        inside = np.asarray(_jit_inside(jnp.asarray(lo[r]), jnp.asarray(hi[r]), jnp.asarray(v)))
+        np.testing.assert_array_equal(inside, y[:, None] == np.arange(Y)[None, :])
+
+
+def test_bon_hits_are_the_best_of_n_draws_on_long_unsorted_cumsums():
+    """bon_hits_core (one gather per draw) reports exactly whether bon_draws_core's draw for the same
+    key hit each marked column, on a 30 x 1000 table whose XLA cumsums are not sorted (the case the
+    evaluated preimages exist for), columns: the row's argmax, a zero-mass column, a random one (masked
+    on every other row)."""
+    from sharpsim import core
+    from sharpsim.oracle import bon_hits_core, hits_bounds
+
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.full(1000, 0.3), size=30)
+    p[:, 500:520] = 0.0
+    p /= p.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        lp, log_mu = np.log(p), np.log(np.full(30, 1 / 30))
+    law = np.asarray(core.bon_law(jnp.asarray(lp), 4.0))
+    assert np.any(np.diff(np.asarray(jnp.cumsum(jnp.asarray(law), axis=-1)), axis=1) < 0)  # unsorted rows
+    cols = np.stack([np.argmax(p, axis=1), np.full(30, 510), rng.integers(0, 1000, 30)], axis=1)
+    mask = np.ones(cols.shape, bool)
+    mask[::2, 2] = False  # a masked column is never reported
+    bounds = jnp.asarray(hits_bounds(law, cols, mask))
+    for seed in range(3):
+        key = jax.random.key(seed)
+        d = bon_draws_core(key, jnp.asarray(lp), jnp.asarray(log_mu), 3000, 4.0, 4096)
+        x, hits, w, queries = bon_hits_core(key, jnp.asarray(log_mu), bounds, 3000, 4.0, 4096)
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(d.x))
+        want = (np.asarray(d.y)[:, None] == cols[np.asarray(d.x)]) & mask[np.asarray(d.x)]
+        np.testing.assert_array_equal(np.asarray(hits), want)
+        assert want[:, 0].sum() > 100 and not want[:, 1].any()  # the argmax is hit often, a zero column never
+        assert int(queries) == int(d.queries) == 3000 * 4

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
+
+THREADS = min(2, os.cpu_count() or 1)
+"""Chunk calls :func:`sharpsim.engine.run_trials` runs at once, each on its own thread. XLA:CPU
+leaves much of a call on one core (loops over chunks, gathers, scatters), so two calls in flight
+use a second core (1.4x on the SFT fast path, 2 cores, benchmarks/RESULTS.md). Trials do not depend
+on the call they run in, so the results are the same bits for any value; set it to 1 for one call
+at a time (e.g. when other processes already use every core)."""
+
+
+def chunks_per_call(n_chunks: int, most: int) -> int:
+    """G, the vmapped chunks per call of a scanned :class:`Batch`: the n_chunks chunks in balanced
+    calls of at most ``most`` chunks, and in at least :data:`THREADS` calls when there are that many
+    chunks (so that the engine can run them side by side)."""
+    calls = max(-(-n_chunks // most), min(THREADS, n_chunks))
+    return -(-n_chunks // calls)
 
 
 class Trial(NamedTuple):

@@ -14,7 +14,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 from functools import partial
 
 import jax
@@ -24,9 +26,23 @@ import numpy as np
 from .. import bounds, core
 from .._validate import check_int
 from ..classes import MLE_CORES, counts_core
-from ..evaluation import error_core, tabular_sft_error_core, tabular_sft_error_from_counts, tabular_star_columns
-from ..oracle import MAX_CAPACITY, Oracle, bon_column_counts_core, bon_draws_core, bon_draws_literal_core, capacity
-from .result import Batch, LearnerResult, Trial
+from ..evaluation import (
+    error_core,
+    tabular_sft_error_core,
+    tabular_sft_error_from_counts,
+    tabular_star_columns,
+)
+from ..oracle import (
+    MAX_CAPACITY,
+    Oracle,
+    bon_column_counts_core,
+    bon_draws_core,
+    bon_draws_literal_core,
+    bon_hits_core,
+    capacity,
+    hits_bounds,
+)
+from .result import Batch, LearnerResult, Trial, chunks_per_call
 
 __all__ = ["sft_core", "sft_sharpening", "sft_batch", "sft_prescription"]
 
@@ -38,6 +54,11 @@ FAST_CHUNK = 64
 """Engine chunking: at most this many trials per vmapped chunk on the tabular fast path."""
 FAST_CHUNKS_PER_CALL = 16
 """Engine chunking: at most this many fast-path chunks per call (``lax.map``)."""
+HITS_MAX_SIZE = 1 << 22
+"""Largest table (X Y entries) for which the tabular fast path computes the best-of-N law and its
+search preimages on the host (a few [X, Y + 1] float64 arrays) and draws hits
+(:func:`_sft_hits_map`); larger tables keep the search inside the program (:func:`_sft_tabular_map`),
+the same bits."""
 
 
 def sft_core(key, logp, log_mu, n, N, n_cap, arrays, kind, literal=False) -> Trial:
@@ -129,6 +150,86 @@ _sft_tabular_scan = jax.jit(partial(_sft_tabular_map, literal=False), static_arg
 _sft_tabular_literal_scan = jax.jit(partial(_sft_tabular_map, literal=True), static_argnames=("n_cap", "per", "N"))
 
 
+def _sft_hits_map(keys, log_mu, bounds, mu, n, N, delta, two, Y, n_cap, per, packed):
+    """The tabular fast path with the draws revealed as hits on y*(x) (the default for tables of at most
+    :data:`HITS_MAX_SIZE` entries): G = len(keys) / per chunks of ``per`` vmapped trials under
+    ``lax.map``, each trial :func:`sharpsim.oracle.bon_hits_core` (the draws of :func:`bon_draws_core`
+    for the same key, one gather each instead of a binary search) and then the counts c(x),
+    c(x, a(x)), c(x, b(x)) (one packed scatter, :data:`PACK_BITS`) and the exact error as in
+    :func:`sharpsim.evaluation.tabular_sft_error_core`: the same errors bit for bit (tested). The
+    best-of-N law and the bounds are computed once per problem and N, outside the program
+    (:func:`_fast_tables`)."""
+
+    def one(key):
+        kd, _ = jax.random.split(key)
+        x, hits, w, queries = bon_hits_core(kd, log_mu, bounds, n, N, n_cap)  # b(x) marked only where two
+        X = mu.shape[0]
+        if packed:  # one int64 scatter: c(x) + c_a(x) 2^B + c_b(x) 2^2B, each count <= n_cap < 2^B
+            live = (w > 0).astype(jnp.int64)
+            code = live * (1 + (hits[:, 0].astype(jnp.int64) << PACK_BITS)
+                           + (hits[:, 1].astype(jnp.int64) << (2 * PACK_BITS)))
+            acc = jnp.zeros((X,), jnp.int64).at[x].add(code)
+            field = (1 << PACK_BITS) - 1
+            tot, ca, cb = ((acc >> (k * PACK_BITS)) & field for k in range(3))
+            err = tabular_sft_error_from_counts(*(c.astype(jnp.float64) for c in (tot, ca, cb)), two, delta, mu, Y)
+        else:
+            cols = jnp.stack([w, jnp.where(hits[:, 0], w, 0.0), jnp.where(hits[:, 1], w, 0.0)], axis=-1)
+            c = jnp.zeros((X, 3)).at[x].add(cols)
+            err = tabular_sft_error_from_counts(c[:, 0], c[:, 1], c[:, 2], two, delta, mu, Y)
+        return err, queries.astype(jnp.float64), jnp.float64(0)
+
+    ks = keys.reshape((-1, per) + keys.shape[1:])
+    out = jax.lax.map(jax.vmap(one), ks)
+    return tuple(o.reshape(-1) for o in out)
+
+
+_sft_hits_scan = jax.jit(_sft_hits_map, static_argnames=("Y", "n_cap", "per", "packed"))
+
+PACK_BITS = 21
+"""Bits per count in :func:`_sft_hits_map`'s packed scatter (three counts in one int64), used while
+n_cap < 2^PACK_BITS (no count can reach it; ``packed``, decided by :func:`sft_batch`); larger n_cap
+scatter three float64 columns. The counts are
+integers either way, so both give the same values (tested on each side of the limit)."""
+
+
+_FAST_CACHE: "OrderedDict[tuple, tuple]" = OrderedDict()
+FAST_CACHE_SIZE = 16
+"""(table, N) pairs whose fast-path tables :func:`_fast_tables` keeps, least recently used out."""
+
+
+def _fast_tables(logp, N, hits):
+    """The tabular fast path's per-problem tables, computed once per table and N and reused by later
+    calls (e.g. a search over n at a fixed N): ``star`` = :func:`tabular_star_columns` (evaluator
+    side; None when some |y*(x)| > 2) and, when ``hits``, the bounds [X, 5] of
+    :func:`sharpsim.oracle.hits_bounds` for the best-of-N law at N and the columns a(x), b(x) of
+    y*(x) (b only where |y*(x)| = 2), a device array (else None). Keyed by the table's bytes
+    (SHA-256), so an edited table is a new entry."""
+    lp = np.ascontiguousarray(logp, dtype=np.float64)
+    key = (lp.shape, float(N), bool(hits), hashlib.sha256(memoryview(lp).cast("B")).digest())
+    out = _FAST_CACHE.get(key)
+    if out is not None:
+        _FAST_CACHE.move_to_end(key)
+        return out
+    star, bounds = tabular_star_columns(lp), None
+    if hits and star is not None:
+        cols = np.stack([np.asarray(star[0]), np.asarray(star[1])], axis=1)
+        mask = np.stack([np.ones(cols.shape[0], bool), np.asarray(star[2])], axis=1)
+        bounds = jnp.asarray(hits_bounds(_bon_law_table(lp, float(N)), cols, mask))
+    out = _FAST_CACHE[key] = (star, bounds)
+    while len(_FAST_CACHE) > FAST_CACHE_SIZE:
+        _FAST_CACHE.popitem(last=False)
+    return out
+
+
+def _bon_law_table(logp, N):
+    """pi^BoN_N of a log table as numpy [X, Y], the bits of ``core.bon_law(logp, N)`` (the host path
+    on the CPU backend for large tables, :func:`sharpsim.core.bon_law_host`, tested bit-identical)."""
+    lp = np.asarray(logp, dtype=np.float64)
+    if core.bon_law_prefers_host(lp.size):
+        return core.bon_law_host(lp, N)
+    return np.asarray(core.bon_law(jnp.asarray(lp), N))
+
+
 def _sft_counts_map(keys, logp, mu, n, N, delta, star, per):
     """The counts mode: G = len(keys) / per chunks of ``per`` vmapped trials under ``lax.map``.
 
@@ -170,7 +271,10 @@ def sft_batch(problem, cls, trials, delta, *, n=None, N=None, literal=False, fas
     ``fast`` (tabular class): evaluate the trial's MLE from the draws in O(n + X)
     (:func:`sharpsim.evaluation.tabular_sft_error_core`) instead of building [X, Y] tables;
     bit-identical errors. It applies when every |y*(x)| <= 2; otherwise (or with
-    ``fast=False``) the generic path (counts -> ``MLE_CORES[kind]`` -> ``error_core``) runs.
+    ``fast=False``) the generic path (counts -> ``MLE_CORES[kind]`` -> ``error_core``) runs. On
+    tables of at most :data:`HITS_MAX_SIZE` entries (shortcut draws) the fast path reveals each draw
+    as hits on y*(x) (:func:`_sft_hits_map`: the same draws and errors, no search per draw), with the
+    per-problem tables cached across calls (:func:`_fast_tables`).
     ``counts`` (tabular class, fast path only, not ``literal``): draw each trial's counts on y*(x)
     from their exact multinomial law instead of n draws (:func:`_sft_counts_map`; O(X) per trial
     whatever n is): the same law of the error, other bits, so it is opt-in (results of the default
@@ -185,15 +289,14 @@ def sft_batch(problem, cls, trials, delta, *, n=None, N=None, literal=False, fas
     if counts:
         if literal:
             raise ValueError("counts=True draws counts from the exact best-of-N law; it cannot be literal=True")
-        star = tabular_star_columns(problem.logp) if (fast and cls.kind == "tabular") else None
+        star = _fast_tables(problem.logp, N, False)[0] if (fast and cls.kind == "tabular") else None
         if star is None:
             why = (f"class kind {cls.kind!r}" if cls.kind != "tabular" else "fast=False" if not fast
                    else "a prompt with |y*(x)| > 2")
             raise ValueError("counts=True needs the tabular fast path: the tabular class, fast=True and every "
                              f"|y*(x)| <= 2 (got {why})")
         inner = int(chunk) if chunk else COUNTS_CHUNK
-        n_chunks = -(-trials // inner)
-        G = -(-n_chunks // -(-n_chunks // FAST_CHUNKS_PER_CALL))
+        G = chunks_per_call(-(-trials // inner), FAST_CHUNKS_PER_CALL)
 
         def fn(ks):
             return _sft_counts_scan(ks, logp, mu, n, float(N), delta, star, inner)
@@ -205,15 +308,23 @@ def sft_batch(problem, cls, trials, delta, *, n=None, N=None, literal=False, fas
                          f"sharpsim.oracle.MAX_CAPACITY = {MAX_CAPACITY}; use the exact shortcut (literal=False) "
                          "or a smaller N")
     per = max(1, min(MAX_CHUNK, CHUNK_ELEMENTS // slots))
-    star = tabular_star_columns(problem.logp) if (fast and cls.kind == "tabular") else None
+    hits = not literal and logp.size <= HITS_MAX_SIZE
+    star, bounds = _fast_tables(problem.logp, N, hits) if (fast and cls.kind == "tabular") else (None, None)
     if star is not None:
         # no [X, Y] table per trial; chunks of `inner` vmapped trials, G chunks per call (lax.map)
         inner = int(chunk) if chunk else max(1, min(FAST_CHUNK, CHUNK_ELEMENTS // slots))
-        n_chunks = -(-trials // inner)
-        G = -(-n_chunks // -(-n_chunks // FAST_CHUNKS_PER_CALL))  # balanced calls
+        G = chunks_per_call(-(-trials // inner), FAST_CHUNKS_PER_CALL)  # balanced calls
         if literal:
             def fn(ks):
                 return _sft_tabular_literal_scan(ks, logp, log_mu, mu, n, N, delta, star, n_cap, inner)
+            return Batch(fn, G * inner, True, sizes)
+        if bounds is not None:  # the draws as hits on y*(x): same bits, no search per draw
+            two, Y = star[2], int(logp.shape[1])
+
+            packed = n_cap < 1 << PACK_BITS
+
+            def fn(ks):
+                return _sft_hits_scan(ks, log_mu, bounds, mu, n, float(N), delta, two, Y, n_cap, inner, packed)
         else:
             def fn(ks):
                 return _sft_tabular_scan(ks, logp, log_mu, mu, n, float(N), delta, star, n_cap, inner)
