@@ -160,8 +160,12 @@ def bench_engine(cfg):
     # engine's trials per second from above
     unif_j = jax.jit(jax.vmap(lambda k: _trial_uniforms(k, n_cap)))
     floor_key = f"floor: the threefry uniforms of the draws alone (2 n_cap = {2 * n_cap} a trial), {chunk} trials"
-    secs[floor_key] = measure(lambda: unif_j(ks), reps)
+    # timed in turns with the engine again, so that the floor and the engine see the same load
+    pair = measure_interleaved({floor_key: lambda: unif_j(ks), "engine, beside the floor": engine},
+                               cfg.repeats if cfg.quick else max(15, cfg.repeats))
+    secs[floor_key] = pair[floor_key]
     floor_per_trial = secs[floor_key]["median_s"] / chunk
+    engine_beside_floor = pair["engine, beside the floor"]["median_s"] / trials
     for k, f in pieces.items():
         secs[k] = measure(f, reps)
     for k in pieces:
@@ -185,7 +189,7 @@ def bench_engine(cfg):
         "reference_draws_share": secs["piece: reference draws (bon_draws_core, 1 trial)"]["median_s"]
         / per_trial["reference_loop"],
         "floor_speedup_vs_reference_loop": per_trial["reference_loop"] / floor_per_trial,
-        "engine_x_floor": per_trial["sharpsim.run_trials"] / floor_per_trial,
+        "engine_x_floor": engine_beside_floor / floor_per_trial,
     })
     cases = [counts_case(cfg, pb, key, delta, X, Y, n, N, per_trial["reference_loop"])]
     return {
@@ -224,7 +228,8 @@ def bench_engine(cfg):
             "and at a 25x larger n beside the default path. Floors: the default path's bits fix the random "
             "numbers a trial consumes (2 n_cap threefry float64 uniforms: n_cap prompts and n_cap best-of-N "
             "responses by inverse CDF), so generating them alone bounds its speed-up "
-            "(floor_speedup_vs_reference_loop; engine_x_floor is how far the engine is from it: the rest is "
+            "(floor_speedup_vs_reference_loop; engine_x_floor is how far the engine is from it, the two timed in "
+            "turns: the rest is "
             "mostly the prompts' search, the hits' gathers and the count scatter). The counts mode's bits "
             "are free, but "
             "its draws (jax.random.binomial: a multinomial tree of ~X binomials and two vectors of X) are "

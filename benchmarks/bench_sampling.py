@@ -95,8 +95,9 @@ def bench_sampling(cfg):
     return {
         "cases": cases,
         "notes": (
-            "sharpsim.best_of_n (issue 12): the tie-snapped table is computed once per table and cached "
-            "(keyed by the table's bits), all B * N draws use one padded flat binary search (a 1-D gather "
+            "sharpsim.best_of_n (issue 12): the table's device copy, its tie-snapped table and its padded "
+            "cumulative sums are computed once per table and cached (sharpsim.sampling.table_arrays, keyed "
+            "by the table's bits), all B * N draws use one padded flat binary search (a 1-D gather "
             "and a compare per step), argmax is two single-operand reductions, and the draws and the "
             "pick are two compiled calls (fused into one XLA:CPU program the score gather cost several "
             "times the search). best_of_n_table_core (used by the oracle) is the same code with "

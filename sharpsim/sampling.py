@@ -15,7 +15,7 @@ the best-of-N law equally (SPEC 9 item 1).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -74,9 +74,19 @@ def _count_le_rows(cdf, x, q):
     to L = 2^bitlength(Y) > Y entries, so every step is one 1-D gather and one compare (no bounds
     test, no [B, Y] rows materialized); the count never exceeds Y since the padding is never <= q.
     """
+    return _count_le_flat(_pad_rows(cdf), cdf.shape[1], x, q)
+
+
+def _pad_rows(cdf):
+    """cdf [X, Y] -> its rows padded with +inf to L = 2^bitlength(Y) entries, flattened [X L]."""
     X, Y = cdf.shape
     L = 1 << max(1, Y.bit_length())
-    flat = jnp.concatenate([cdf, jnp.full((X, L - Y), jnp.inf, dtype=cdf.dtype)], axis=1).reshape(-1)
+    return jnp.concatenate([cdf, jnp.full((X, L - Y), jnp.inf, dtype=cdf.dtype)], axis=1).reshape(-1)
+
+
+def _count_le_flat(flat, Y, x, q):
+    """:func:`_count_le_rows` on the padded, flattened rows ``flat`` = :func:`_pad_rows` (cdf)."""
+    L = 1 << max(1, Y.bit_length())
     base = (x.astype(jnp.int64) * L)[:, None]
     pos = jnp.broadcast_to(base, q.shape)
     for k in reversed(range(L.bit_length() - 1)):
@@ -111,7 +121,18 @@ def _bon_pick(k2, scores_table, x, draws):
     return jnp.max(jnp.where(col == pick[:, None], draws, -1), axis=-1)
 
 
+def _bon_draw_flat(key, flat, total, x, N, Y):
+    """:func:`_bon_draw` with the table's cumulative sums given (``flat`` = :func:`_pad_rows` of
+    cumsum(exp(logp)), ``total`` [X] their last entries, see :func:`table_arrays`)."""
+    B = x.shape[0]
+    k1, k2 = jax.random.split(key)
+    u = jax.random.uniform(k1, (B, N), dtype=jnp.float64)
+    draws = _count_le_flat(flat, Y, x, u * total[x][:, None])
+    return jnp.minimum(draws, Y - 1), k2
+
+
 _bon_draw_jit = jax.jit(_bon_draw, static_argnums=3)
+_bon_draw_flat_jit = jax.jit(_bon_draw_flat, static_argnums=(4, 5))
 _bon_pick_jit = jax.jit(_bon_pick)
 
 
@@ -146,30 +167,60 @@ def best_of_n_snapped_core(key, logp_table, snapped_table, x, N_static_draws):
 
 _snap_table = jax.jit(jax.vmap(core.snap_ties))
 
+
+@jax.jit
+def _flat_cdf(logp_table):
+    """(:func:`_pad_rows` of cumsum(exp(logp)), its rows' totals): the cumulative sums of
+    :func:`_bon_draw`, computed by the same XLA ops (the same bits; tested through best_of_n)."""
+    cdf = jnp.cumsum(jnp.exp(logp_table), axis=-1)
+    return _pad_rows(cdf), cdf[:, -1]
+
+
+class TableArrays(NamedTuple):
+    """A table's per-table arrays for :func:`best_of_n` (device arrays): ``logp`` [X, Y], ``snapped``
+    = vmap(core.snap_ties)(logp) [X, Y], ``flat`` the padded cumulative sums [X L] and ``total`` [X]."""
+
+    logp: Any
+    snapped: Any
+    flat: Any
+    total: Any
+
+
 _SNAP_CACHE: list = []
 _SNAP_CACHE_SIZE = 4
 _SNAP_CACHE_MAX_ENTRIES = 2**22
-"""Tables above this many entries are snapped on every call, not cached (bounds the cache's memory)."""
+"""Tables above this many entries get their arrays on every call, not cached (bounds the cache's memory)."""
 
 
-def snapped_table(lp: np.ndarray):
-    """``vmap(core.snap_ties)`` of a log table [X, Y], cached: the last few tables are kept with a
-    copy of their bits, and a table whose bits match one of them reuses its snapped table (a
-    bitwise compare costs far less than the sort). Tables above 2^22 entries are not cached.
-    Returns a jax array [X, Y]."""
+def table_arrays(lp: np.ndarray) -> TableArrays:
+    """The :class:`TableArrays` of a log table [X, Y], cached: the last few tables are kept with a
+    copy of their bits, and a table whose bits match one of them reuses its arrays (a bitwise compare
+    costs far less than the sort, the cumulative sums and the copy to the device). Tables above 2^22
+    entries are not cached."""
     lp = np.ascontiguousarray(lp, dtype=np.float64)
+
+    def build():
+        dev = jnp.asarray(lp)
+        return TableArrays(dev, _snap_table(dev), *_flat_cdf(dev))
+
     if lp.size > _SNAP_CACHE_MAX_ENTRIES:
-        return _snap_table(jnp.asarray(lp))
+        return build()
     bits = lp.view(np.int64)
-    for i, (old_bits, snapped) in enumerate(_SNAP_CACHE):
+    for i, (old_bits, arrays) in enumerate(_SNAP_CACHE):
         if old_bits.shape == bits.shape and np.array_equal(old_bits, bits):
             if i:
                 _SNAP_CACHE.insert(0, _SNAP_CACHE.pop(i))
-            return snapped
-    snapped = _snap_table(jnp.asarray(lp))
-    _SNAP_CACHE.insert(0, (bits.copy(), snapped))
+            return arrays
+    arrays = build()
+    _SNAP_CACHE.insert(0, (bits.copy(), arrays))
     del _SNAP_CACHE[_SNAP_CACHE_SIZE:]
-    return snapped
+    return arrays
+
+
+def snapped_table(lp: np.ndarray):
+    """``vmap(core.snap_ties)`` of a log table [X, Y] (a jax array), cached with the table's other
+    arrays (:func:`table_arrays`)."""
+    return table_arrays(lp).snapped
 
 
 def best_of_n(key, base, x, N) -> BoNResult:
@@ -184,14 +235,16 @@ def best_of_n(key, base, x, N) -> BoNResult:
     check_key(key)
     N = check_int(N, "N")
     lp_np = np.asarray(log_table_of(base, "base"), dtype=np.float64)
-    lp = jnp.asarray(lp_np)
-    x = _check_prompts(x, lp.shape[0])
+    x = _check_prompts(x, lp_np.shape[0])
     check_size(
         x.shape[0] * N,
         f"best_of_n: the literal draws len(x) * N = {x.shape[0]} * {N}",
         "use best_of_n_exact (same law, cost independent of N) or fewer prompts at a time",
     )
-    y, _ = best_of_n_snapped_core(key, lp, snapped_table(lp_np), jnp.asarray(x), jnp.zeros(N))
+    t = table_arrays(lp_np)  # cached per table: no copy, snap or cumulative sum per call
+    xj = jnp.asarray(x)
+    draws, k2 = _bon_draw_flat_jit(key, t.flat, t.total, xj, N, lp_np.shape[1])
+    y = _bon_pick_jit(k2, t.snapped, xj, draws)
     B = x.shape[0]
     return BoNResult(np.asarray(y), np.full(B, N), np.zeros(B, dtype=bool))
 
