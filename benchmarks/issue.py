@@ -33,6 +33,8 @@ ROWS = [
     ("cold `reproduce --quick`: share the compilation cache saves, (cold - warm) / cold (informational; "
      "the issue's < 0.2 compile share of a warm run needs a profiler)", "reproduce", "reproduce --quick (all",
      "compile_share_of_cold", "", None, None),
+    ("cold `reproduce` at full sizes, empty compilation cache (wall s)", "reproduce_full", "reproduce (full",
+     "cold_full_s", "s", "<=", 150.0),
     ("`import sharpsim` beyond `import jax` (s)", "import", "", "sharpsim_beyond_jax_s", "s", "<=", 2.0),
     ("test suite, `python -m pytest -q -n 2` (wall s)", "suite", "pytest", "wall_s", "s", "<=", 300.0),
     ("test suite: share of the tests' own time spent tracing, lowering and compiling with JAX, in the test "
