@@ -52,6 +52,7 @@ __all__ = [
     "Draws",
     "Pairs",
     "capacity",
+    "fine_capacity",
     "prompts_core",
     "draw_from_rows",
     "sample_rows_core",
@@ -70,6 +71,20 @@ __all__ = [
 MAX_CAPACITY = 1 << 24
 """Largest padded size :func:`capacity` hands out (16 Mi slots of a few float64 arrays, ~0.5 GB
 per trial): above it a run would exhaust memory, so it is refused before any allocation."""
+
+
+FINE_FROM = 8**5
+"""Sizes n above which :func:`fine_capacity` pads to the next power of 2 instead of 8."""
+
+
+def fine_capacity(n: int, name: str = "n") -> int:
+    """:func:`capacity` up to :data:`FINE_FROM`, the next power of 2 >= n above it: at large n the
+    padded work (up to 8x the live draws with powers of 8) costs more than one compilation per power
+    of 2. For cores whose live outputs do not depend on the padding (:func:`bon_hits_core`)."""
+    n = max(int(n), 1)
+    if n <= FINE_FROM:
+        return capacity(n, name)
+    return capacity(n, name) if 1 << (n - 1).bit_length() > MAX_CAPACITY else 1 << (n - 1).bit_length()
 
 
 def capacity(n: int, name: str = "n") -> int:
@@ -323,9 +338,15 @@ def bon_hits_core(key, log_mu, bounds, n, N, n_cap):
 
     bounds: float64 [X, 1 + 2K], per prompt (total, lo_1, hi_1, ..., lo_K, hi_K) (see
     :func:`hits_bounds`). Returns (x int [n_cap], hits bool [n_cap, K], w [n_cap], queries int64).
+    The live draws do not depend on n_cap (threefry's bits for a shape (n_cap,) are the same at every
+    index whatever n_cap is, with ``jax_threefry_partitionable``, JAX's default; tested), so callers
+    that only count hits may pad less than :func:`capacity` does (see :func:`fine_capacity`).
     """
     k1, k2 = jax.random.split(key)
-    x = prompts_core(k1, log_mu, n_cap)
+    if log_mu.shape[0] == 1:  # one prompt: prompts_core returns 0 whatever its uniforms, skip them
+        x = jnp.zeros((n_cap,), jnp.int32)
+    else:
+        x = prompts_core(k1, log_mu, n_cap)
     u = jax.random.uniform(k2, (n_cap,), dtype=jnp.float64)
     b = bounds[x]  # one row gather per draw
     v = (u * b[:, 0])[:, None]

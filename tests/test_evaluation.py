@@ -94,6 +94,34 @@ def test_hits_counts_packed_or_not_equal_generic(monkeypatch, bits):
                                                       **kw).errors)
 
 
+def test_hits_path_pads_less_at_large_n_and_one_prompt_sums(monkeypatch):
+    """Above oracle.FINE_FROM the hits path pads n to a power of 2, not 8: threefry's uniforms for a
+    shape (m,) are a prefix of those for any longer shape (the premise), so the live draws and the
+    errors are unchanged. Forced here at small n (FINE_FROM = 8: n = 100 -> 128 slots, not 512), on a
+    one-prompt problem (no prompt uniforms, counts by a sum) and the tie problem, packed and not."""
+    import jax.numpy as jnp
+
+    import sharpsim.algorithms.sft as sft
+    import sharpsim.oracle as oracle
+    from sharpsim.classes import TabularClass
+    from sharpsim.instances.problems import Problem
+
+    k = jax.random.key(5)
+    np.testing.assert_array_equal(np.asarray(jax.random.uniform(k, (4096,), dtype=jnp.float64))[:100],
+                                  np.asarray(jax.random.uniform(k, (100,), dtype=jnp.float64)))
+    one = Problem("X = 1", np.array([[0.3, 0.3, 0.25, 0.15]]), np.array([1.0]))
+    key = jax.random.key(14)
+    for fine_from, bits in ((8, 21), (8, 7), (10**6, 21)):
+        monkeypatch.setattr(oracle, "FINE_FROM", fine_from)
+        monkeypatch.setattr(sft, "PACK_BITS", bits)  # 7 bits: 128 slots are not packed
+        assert oracle.fine_capacity(100) == (128 if fine_from == 8 else 512)
+        for pb, delta in ((one, 0.065), (one, 0.06), (_tie_problem(), 0.5)):  # 1 - delta near q(y*) ~ 0.936
+            kw = dict(n=100, N=3, cls=TabularClass(pb.X, pb.Y), progress=False)
+            got = run_trials(pb, "sft", key, 24, 0.3, delta, **kw).errors
+            np.testing.assert_array_equal(got, run_trials(pb, "sft", key, 24, 0.3, delta, fast=False, **kw).errors)
+            assert len(set(got.tolist())) >= 2  # successes and failures: the identity is not vacuous
+
+
 def test_fast_path_tables_follow_the_table_not_the_object():
     """The per-problem tables of the fast path are cached by the table's bytes and N: a problem whose
     table is edited in place, or a second N, gets its own entry (the errors equal a fresh problem's

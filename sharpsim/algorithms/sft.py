@@ -40,6 +40,7 @@ from ..oracle import (
     bon_draws_literal_core,
     bon_hits_core,
     capacity,
+    fine_capacity,
     hits_bounds,
 )
 from .result import Batch, LearnerResult, Trial, chunks_per_call
@@ -168,13 +169,14 @@ def _sft_hits_map(keys, log_mu, bounds, mu, n, N, delta, two, Y, n_cap, per, pac
             live = (w > 0).astype(jnp.int64)
             code = live * (1 + (hits[:, 0].astype(jnp.int64) << PACK_BITS)
                            + (hits[:, 1].astype(jnp.int64) << (2 * PACK_BITS)))
-            acc = jnp.zeros((X,), jnp.int64).at[x].add(code)
+            # one prompt: a sum (integers, exact in any order) instead of a scatter to one address
+            acc = jnp.sum(code, keepdims=True) if X == 1 else jnp.zeros((X,), jnp.int64).at[x].add(code)
             field = (1 << PACK_BITS) - 1
             tot, ca, cb = ((acc >> (k * PACK_BITS)) & field for k in range(3))
             err = tabular_sft_error_from_counts(*(c.astype(jnp.float64) for c in (tot, ca, cb)), two, delta, mu, Y)
         else:
             cols = jnp.stack([w, jnp.where(hits[:, 0], w, 0.0), jnp.where(hits[:, 1], w, 0.0)], axis=-1)
-            c = jnp.zeros((X, 3)).at[x].add(cols)
+            c = jnp.sum(cols, axis=0, keepdims=True) if X == 1 else jnp.zeros((X, 3)).at[x].add(cols)
             err = tabular_sft_error_from_counts(c[:, 0], c[:, 1], c[:, 2], two, delta, mu, Y)
         return err, queries.astype(jnp.float64), jnp.float64(0)
 
@@ -320,7 +322,10 @@ def sft_batch(problem, cls, trials, delta, *, n=None, N=None, literal=False, fas
             return Batch(fn, G * inner, True, sizes)
         if bounds is not None:  # the draws as hits on y*(x): same bits, no search per draw
             two, Y = star[2], int(logp.shape[1])
-
+            n_cap = fine_capacity(n)  # only hits are counted: the padding does not change the live draws
+            if n_cap != capacity(n):
+                inner = int(chunk) if chunk else max(1, min(FAST_CHUNK, CHUNK_ELEMENTS // n_cap))
+                G = chunks_per_call(-(-trials // inner), FAST_CHUNKS_PER_CALL)
             packed = n_cap < 1 << PACK_BITS
 
             def fn(ks):
