@@ -5,7 +5,7 @@ frequencies with intervals, and the empirical sample complexity (DESIGN.md "sim"
   on a problem (:class:`sharpsim.instances.problems.Problem` or anything with ``logp``,
   ``log_mu``, ``mu`` and ``class_for``), vectorized with ``jax.vmap`` (one key per trial:
   ``jax.random.split(key, K)``; same key, same bits), in chunks (a tqdm bar on stderr when it is
-  a TTY). Each trial is the algorithm's own trial core (the learner's one implementation)
+  a TTY), two chunk calls at a time on threads (:data:`sharpsim.algorithms.result.THREADS`). Each trial is the algorithm's own trial core (the learner's one implementation)
   followed by the exact evaluation (:mod:`sharpsim.evaluation`): err = P_{x~mu}[pi_hat(y*(x)|x)
   <= 1 - delta] (non-strict, D5). Success = err <= eps; inference-time BoN: the answer is in y*(x).
 * :func:`empirical_sample_complexity`: the smallest m at which the success frequency reaches

@@ -11,7 +11,7 @@ import numpy as np
 THREADS = min(2, os.cpu_count() or 1)
 """Chunk calls :func:`sharpsim.engine.run_trials` runs at once, each on its own thread. XLA:CPU
 leaves much of a call on one core (loops over chunks, gathers, scatters), so two calls in flight
-use a second core (1.4x on the SFT fast path, 2 cores, benchmarks/RESULTS.md). Trials do not depend
+use a second core (measured 1.4x on the SFT tabular fast path on 2 cores). Trials do not depend
 on the call they run in, so the results are the same bits for any value; set it to 1 for one call
 at a time (e.g. when other processes already use every core)."""
 

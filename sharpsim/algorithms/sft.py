@@ -190,8 +190,8 @@ _sft_hits_scan = jax.jit(_sft_hits_map, static_argnames=("Y", "n_cap", "per", "p
 PACK_BITS = 21
 """Bits per count in :func:`_sft_hits_map`'s packed scatter (three counts in one int64), used while
 n_cap < 2^PACK_BITS (no count can reach it; ``packed``, decided by :func:`sft_batch`); larger n_cap
-scatter three float64 columns. The counts are
-integers either way, so both give the same values (tested on each side of the limit)."""
+scatter three float64 columns. The counts are integers either way, so both give the same values
+(tested on each side of the limit)."""
 
 
 _FAST_CACHE: "OrderedDict[tuple, tuple]" = OrderedDict()
