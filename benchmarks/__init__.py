@@ -133,6 +133,11 @@ def measure_interleaved(fns: dict, repeats: int) -> dict:
     return out
 
 
+def one_sample(seconds: float) -> dict:
+    """:func:`measure`'s record for a figure timed once (a whole process that takes minutes)."""
+    return {"median_s": seconds, "min_s": seconds, "first_call_s": seconds, "compile_s": 0.0, "repeats": 1}
+
+
 def case(name: str, params: dict, seconds: dict, ratios: dict, headline: str, target: float,
          higher_is_better: bool, **extra) -> dict:
     """One benchmark case: timings per implementation, named ratios, and the headline vs target.

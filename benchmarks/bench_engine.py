@@ -108,16 +108,14 @@ def bench_engine(cfg):
     def draws_v(ks):
         return draws_j(ks, lpj, lmj)
 
-    from sharpsim.algorithms.sft import _bon_law_table
+    from sharpsim.algorithms.sft import star_hits_bounds
     from sharpsim.evaluation import tabular_sft_error_from_counts, tabular_star_columns
-    from sharpsim.oracle import bon_hits_core, hits_bounds
+    from sharpsim.oracle import bon_hits_core
 
     star = tabular_star_columns(pb.logp)
-    cols = np.stack([np.asarray(star[0]), np.asarray(star[1])], axis=1)
-    mask = np.stack([np.ones(X, bool), np.asarray(star[2])], axis=1)
 
     def law_and_preimages():  # once per problem and N, on the host (then cached by the engine)
-        return hits_bounds(_bon_law_table(pb.logp, float(N)), cols, mask)
+        return star_hits_bounds(pb.logp, N, star)
 
     bounds = jnp.asarray(law_and_preimages())
     hits_j = jax.jit(jax.vmap(lambda k, lm, b: bon_hits_core(jax.random.split(k)[0], lm, b, n, float(N), n_cap),

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import case, register
+from . import case, one_sample, register
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,8 +66,8 @@ def bench_reproduce(cfg):
         cache_mib = sum(f.stat().st_size for f in cache.rglob("*") if f.is_file()) / 2**20
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    secs = {k: {"median_s": v, "min_s": v, "first_call_s": v, "compile_s": 0.0, "repeats": 1}
-            for k, v in {"cold_cache": cold, "warm_cache": warm, "no_cache": nocache, "import sharpsim": imp}.items()}
+    secs = {k: one_sample(v) for k, v in
+            {"cold_cache": cold, "warm_cache": warm, "no_cache": nocache, "import sharpsim": imp}.items()}
     ratios = {
         "cache_speedup": nocache / warm,
         "warm_s": warm,
@@ -119,7 +119,7 @@ def bench_reproduce_full(cfg):
             per_experiment[f.stem] = json.loads(f.read_text()).get("elapsed_s")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    secs = {"cold_full": {"median_s": cold, "min_s": cold, "first_call_s": cold, "compile_s": 0.0, "repeats": 1}}
+    secs = {"cold_full": one_sample(cold)}
     return {
         "cases": [
             case("reproduce (full sizes, all experiments, empty cache)", {"names": "all", "figures": len(figures)},

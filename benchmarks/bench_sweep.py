@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import case, register
+from . import case, one_sample, register
 from .bench_reproduce import reproduce_wall
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,10 +94,10 @@ def bench_sweep(cfg):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     med_task = sorted(task_s)[len(task_s) // 2]
-    secs = {k: {"median_s": v, "min_s": v, "first_call_s": v, "compile_s": 0.0, "repeats": 1}
-            for k, v in {"1 worker (warm cache)": warm1, "2 workers (warm cache)": warm2,
-                         "1 worker (empty cache)": cold1, "task seconds, summed, 1 worker": sum1,
-                         "task seconds, summed, 2 workers": sum2, "LocalCluster(2) start": startup}.items()}
+    secs = {k: one_sample(v) for k, v in
+            {"1 worker (warm cache)": warm1, "2 workers (warm cache)": warm2,
+             "1 worker (empty cache)": cold1, "task seconds, summed, 1 worker": sum1,
+             "task seconds, summed, 2 workers": sum2, "LocalCluster(2) start": startup}.items()}
     ratios = {
         "speedup_2_over_1": warm1 / warm2,
         "task_time_inflation_2_workers": sum2 / sum1,

@@ -97,13 +97,8 @@ def _count_le_flat(flat, Y, x, q):
 
 def _bon_draw(key, logp_table, x, N):
     """First half of the table cores: N inverse-CDF draws per prompt -> (draws [B, N], tie-break key)."""
-    B = x.shape[0]
-    Y = logp_table.shape[-1]
-    k1, k2 = jax.random.split(key)
-    u = jax.random.uniform(k1, (B, N), dtype=jnp.float64)
     cdf = jnp.cumsum(jnp.exp(logp_table), axis=-1)
-    draws = _count_le_rows(cdf, x, u * cdf[x, -1][:, None])
-    return jnp.minimum(draws, Y - 1), k2
+    return _bon_draw_flat(key, _pad_rows(cdf), cdf[:, -1], x, N, logp_table.shape[-1])
 
 
 def _bon_pick(k2, scores_table, x, draws):
@@ -177,10 +172,9 @@ def _flat_cdf(logp_table):
 
 
 class TableArrays(NamedTuple):
-    """A table's per-table arrays for :func:`best_of_n` (device arrays): ``logp`` [X, Y], ``snapped``
+    """A table's per-table arrays for :func:`best_of_n` (device arrays): ``snapped``
     = vmap(core.snap_ties)(logp) [X, Y], ``flat`` the padded cumulative sums [X L] and ``total`` [X]."""
 
-    logp: Any
     snapped: Any
     flat: Any
     total: Any
@@ -201,7 +195,7 @@ def table_arrays(lp: np.ndarray) -> TableArrays:
 
     def build():
         dev = jnp.asarray(lp)
-        return TableArrays(dev, _snap_table(dev), *_flat_cdf(dev))
+        return TableArrays(_snap_table(dev), *_flat_cdf(dev))
 
     if lp.size > _SNAP_CACHE_MAX_ENTRIES:
         return build()

@@ -212,15 +212,21 @@ def _fast_tables(logp, N, hits):
     if out is not None:
         _FAST_CACHE.move_to_end(key)
         return out
-    star, bounds = tabular_star_columns(lp), None
-    if hits and star is not None:
-        cols = np.stack([np.asarray(star[0]), np.asarray(star[1])], axis=1)
-        mask = np.stack([np.ones(cols.shape[0], bool), np.asarray(star[2])], axis=1)
-        bounds = jnp.asarray(hits_bounds(_bon_law_table(lp, float(N)), cols, mask))
+    star = tabular_star_columns(lp)
+    bounds = jnp.asarray(star_hits_bounds(lp, N, star)) if hits and star is not None else None
     out = _FAST_CACHE[key] = (star, bounds)
     while len(_FAST_CACHE) > FAST_CACHE_SIZE:
         _FAST_CACHE.popitem(last=False)
     return out
+
+
+def star_hits_bounds(logp, N, star):
+    """The bounds [X, 5] (numpy) of :func:`sharpsim.oracle.hits_bounds` for the best-of-N law of
+    ``logp`` at N and the columns a(x), b(x) of y*(x) given by ``star`` (:func:`tabular_star_columns`),
+    b marked only where |y*(x)| = 2. Not cached (:func:`_fast_tables` caches it)."""
+    cols = np.stack([np.asarray(star[0]), np.asarray(star[1])], axis=1)
+    mask = np.stack([np.ones(cols.shape[0], bool), np.asarray(star[2])], axis=1)
+    return hits_bounds(_bon_law_table(logp, float(N)), cols, mask)
 
 
 def _bon_law_table(logp, N):
@@ -313,6 +319,8 @@ def sft_batch(problem, cls, trials, delta, *, n=None, N=None, literal=False, fas
     hits = not literal and logp.size <= HITS_MAX_SIZE
     star, bounds = _fast_tables(problem.logp, N, hits) if (fast and cls.kind == "tabular") else (None, None)
     if star is not None:
+        if bounds is not None:  # only hits are counted: the padding does not change the live draws
+            n_cap = slots = fine_capacity(n)
         # no [X, Y] table per trial; chunks of `inner` vmapped trials, G chunks per call (lax.map)
         inner = int(chunk) if chunk else max(1, min(FAST_CHUNK, CHUNK_ELEMENTS // slots))
         G = chunks_per_call(-(-trials // inner), FAST_CHUNKS_PER_CALL)  # balanced calls
@@ -322,10 +330,6 @@ def sft_batch(problem, cls, trials, delta, *, n=None, N=None, literal=False, fas
             return Batch(fn, G * inner, True, sizes)
         if bounds is not None:  # the draws as hits on y*(x): same bits, no search per draw
             two, Y = star[2], int(logp.shape[1])
-            n_cap = fine_capacity(n)  # only hits are counted: the padding does not change the live draws
-            if n_cap != capacity(n):
-                inner = int(chunk) if chunk else max(1, min(FAST_CHUNK, CHUNK_ELEMENTS // n_cap))
-                G = chunks_per_call(-(-trials // inner), FAST_CHUNKS_PER_CALL)
             packed = n_cap < 1 << PACK_BITS
 
             def fn(ks):
