@@ -23,14 +23,20 @@ _EVENTS = {
 _totals = collections.Counter()
 _controller = []  # [True] in the pytest-xdist controller: its workers' reports reach it too (not counted twice)
 _name = ["controller"]  # this process's file name: its xdist worker id, or "controller"
+_current = [None]  # the node id of the test running now (compile seconds are charged to it)
+_per_test = collections.defaultdict(lambda: [0.0, 0.0, 0])  # node id -> [own s, compile s, compiles]
 
 
 def _listener(event, duration, **_):
     key = _EVENTS.get(event)
     if key is not None:
         _totals[key] += duration
+        if _current[0] is not None:
+            _per_test[_current[0]][1] += duration
         if key == "backend_compile_s":
             _totals["compiles"] += 1
+            if _current[0] is not None:
+                _per_test[_current[0]][2] += 1
 
 
 def pytest_configure(config):
@@ -43,10 +49,15 @@ def pytest_configure(config):
         _controller.append(True)
 
 
+def pytest_runtest_logstart(nodeid, location):
+    _current[0] = nodeid
+
+
 def pytest_runtest_logreport(report):
     if _controller:
         return
     _totals["test_s"] += report.duration
+    _per_test[report.nodeid][0] += report.duration
     if report.when == "call":
         _totals["tests"] += 1
 
@@ -56,4 +67,4 @@ def pytest_sessionfinish(session, exitstatus):
     if not folder:
         return
     with open(os.path.join(folder, f"{_name[0]}.json"), "w") as f:
-        json.dump(dict(_totals), f)
+        json.dump({**_totals, "per_test": dict(_per_test)}, f)

@@ -231,6 +231,19 @@ def _bon_level(a, b):
     return jnp.where(jnp.isneginf(a), 0.0, jnp.exp(a) * -jnp.expm1(jnp.minimum(b - safe_a, 0.0)))
 
 
+def _rounded_product(N, logS):
+    """N * logS, rounded to float64 before any later use, on every CPU.
+
+    LLVM may contract a product into a following add or subtract (one fused multiply-add, one
+    rounding) on CPUs with FMA, and whether it does depends on how XLA fused the kernel, so the
+    same formula gave different last bits in :func:`bon_law` and :func:`bon_law_host`. Adding a
+    zero that the compilers cannot see is zero (0 * min(N, 0) with N >= 0) makes the later
+    subtraction read an addition, which is never contracted; N * logS + 0 is the rounded product
+    (with -0.0 turned into +0.0, the same in every path).
+    """
+    return N * logS + 0.0 * jnp.minimum(N, 0.0)
+
+
 def _log_S(A, D):
     """log S over the k smallest entries for every boundary k = 0..Y of a sorted row ([..., Y + 1]).
 
@@ -253,8 +266,8 @@ def _bon_sorted_row(asc, N):
     D = jnp.concatenate([jnp.zeros(1), jnp.cumsum(p_asc[::-1])])  # D[k]: sum of the k largest
     # the levels read log S_<=(v) = logS[n_le], log S_<(v) = logS[n_lt] (2 logs per boundary,
     # not 4 per entry)
-    logS = _log_S(A, D)
-    level = _bon_level(N * logS[n_le], N * logS[n_lt])
+    NlogS = _rounded_product(N, _log_S(A, D))
+    level = _bon_level(NlogS[n_le], NlogS[n_lt])
     size = (n_le - n_lt).astype(asc.dtype)
     return jnp.where(jnp.isneginf(asc), 0.0, level / size)
 
@@ -493,7 +506,7 @@ def _bon_NlogS(A, D, asc, N):
     zero = jnp.zeros_like(A[:, :1])
     logS = _log_S(jnp.concatenate([zero, A[:, :Y]], axis=1), jnp.concatenate([zero, D[:, :Y]], axis=1))
     cont = jnp.diff(asc, axis=-1) <= tie_tol(asc[:, 1:])
-    return N * logS, cont
+    return _rounded_product(N, logS), cont
 
 
 @jax.jit
