@@ -164,14 +164,22 @@ def case(name: str, params: dict, seconds: dict, ratios: dict, headline: str, ta
 def machine_info() -> dict:
     """CPU model (from /proc/cpuinfo), logical cores, Python/numpy/jax/jaxlib versions, JAX backend."""
     cpu = platform.processor() or "unknown"
+    flags = set()
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
+                if line.startswith("model name") and cpu in ("unknown", platform.processor()):
                     cpu = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
                     break
     except OSError:
         pass
+    # two machines of one model name can differ in vector units, and with them XLA's code (its
+    # fused multiply-adds) and numpy's sort speed: the name says which ones this CPU has
+    isa = [name for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("fma", "FMA")) if flag in flags]
+    if isa:
+        cpu = f"{cpu} ({', '.join(isa)})"
     info = {
         "cpu": cpu,
         "logical_cores": os.cpu_count(),

@@ -24,6 +24,7 @@ from . import case, one_sample, register
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS = 2
+SLOWEST = 15  # the slowest tests listed in the results (own seconds, of which compiling)
 
 
 @register(
@@ -60,6 +61,11 @@ def bench_suite(cfg):
     compile_s = tot["trace_s"] + tot["lower_s"] + tot["backend_compile_s"]
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     secs = {"suite (pytest -n 2)": one_sample(wall)}
+    tests = {}  # node id -> [own s, compile s, compiles], over the processes
+    for v in per.values():
+        tests.update(v.get("per_test", {}))
+    slowest = [{"test": k, "own_s": round(o, 2), "compile_s": round(c, 2), "compiles": int(n)}
+               for k, (o, c, n) in sorted(tests.items(), key=lambda kv: -kv[1][0])[:SLOWEST]]
     ratios = {
         "wall_s": wall,
         "cpu_s": cpu,
@@ -74,7 +80,8 @@ def bench_suite(cfg):
         "cases": [
             case(f"pytest -q -n {WORKERS} tests ({passed} passed)", {"workers": WORKERS, "passed": passed,
                                                                       "processes_profiled": sorted(per)},
-                 secs, ratios, headline="wall_s", target=300.0, higher_is_better=False)
+                 secs, ratios, headline="wall_s", target=300.0, higher_is_better=False,
+                 slowest_tests=slowest)
         ],
         "notes": (
             "One run of the whole suite in a fresh process (one sample: it takes minutes). cpu_s: user + system "
