@@ -198,7 +198,7 @@ def bench_bon_law(cfg):
             "formula rounded in every path (core._rounded_product: on CPUs with FMA, LLVM contracts a multiply "
             "into the next subtraction in some fused kernels and not in others, which changed bits at N = 3). "
             "Measured floor of this design: the sum of the 'host:' pieces (ratio 'host_steps_sum_x_of_sort'; "
-            "pieces timed alone, so noisier than the whole): on the AVX-512 EPYC of 2026-12-06 ~11-15x one "
+            "pieces timed alone, so noisier than the whole): on the EPYC of 2026-12-06 ~11-15x one "
             "numpy.sort at [1000, 1000] (numpy.sort ~3 ms; the sort with its take ~5x, XLA's N log S kernel ~4x, "
             "the running sums ~2.7x) and ~6.3x at [1, 10^6]; on the AVX2 EPYC of 2026-12-07 ~9.5x and ~4.2x "
             "(numpy.sort ~8 ms and ~14 ms there). The N log S kernel calls libm log twice per "
