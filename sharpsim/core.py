@@ -236,10 +236,13 @@ def _rounded_product(N, logS):
 
     LLVM may contract a product into a following add or subtract (one fused multiply-add, one
     rounding) on CPUs with FMA, and whether it does depends on how XLA fused the kernel, so the
-    same formula gave different last bits in :func:`bon_law` and :func:`bon_law_host`. Adding a
-    zero that the compilers cannot see is zero (0 * min(N, 0) with N >= 0) makes the later
-    subtraction read an addition, which is never contracted; N * logS + 0 is the rounded product
-    (with -0.0 turned into +0.0, the same in every path).
+    same formula gave different last bits in :func:`bon_law` and :func:`bon_law_host` (found on
+    an AVX2 + FMA EPYC at N = 3; with ``XLA_FLAGS=--xla_cpu_max_isa=AVX`` every path agreed). Adding
+    a zero that the compilers cannot see is zero (0 * min(N, 0), N >= 0) makes the later
+    subtraction read an addition: the product may be fused into that addition, fma(N, logS, +0) =
+    the rounded product, but an addition is never fused into the subtraction. So the result is the
+    rounded product in every kernel (a -0.0 product becomes +0.0, in every path alike). An
+    ``optimization_barrier`` does not do this: XLA:CPU removes it before fusion.
     """
     return N * logS + 0.0 * jnp.minimum(N, 0.0)
 
@@ -305,10 +308,10 @@ treats alike (exp, abs, the tie gaps), so the result does not depend on how ties
 # does the permutation, the two cumulative sums and the tie-group bookkeeping in numpy and keeps
 # every transcendental (exp, log, log1p, expm1) and the tie test in XLA, since numpy's
 # transcendentals differ in the last bits. Each numpy step is exact (a permutation, integer
-# bookkeeping) or repeats XLA's IEEE additions in XLA's order (the cumulative sums); the XLA
-# kernels read N log S from memory, as bon_law's gathers do, so that no multiply is contracted
-# into an add (see _bon_NlogS). The result is bit-identical to bon_law
-# (tests/test_bon_law_host_path.py).
+# bookkeeping) or repeats XLA's IEEE additions in XLA's order (the cumulative sums); every path
+# rounds N log S before the level formula subtracts it (_rounded_product), so no multiply is
+# contracted into that subtraction in one path and not in another. The result is bit-identical
+# to bon_law (tests/test_bon_law_host_path.py).
 
 
 HOST_PATH_MIN_SIZE = 1 << 14
@@ -498,9 +501,8 @@ def _bon_NlogS(A, D, asc, N):
 
     Returns N log S [X, Y + 1] (S: mass of the k smallest, k = 0..Y) and ``cont`` bool [X, Y - 1]:
     entry i + 1 is tied with entry i (the gap test of :func:`tie_groups_sorted`). The products
-    N log S leave this kernel rounded: :func:`bon_law` rounds N log S_<= and N log S_< before
-    using them, while in one kernel LLVM may contract the product into the following subtraction
-    (a fused multiply-add) on some shapes, so they are computed in a kernel of their own.
+    N log S are rounded (:func:`_rounded_product`), as in :func:`bon_law`, and leave this kernel
+    before the level formula uses them (:func:`_bon_law_singletons`, :func:`_bon_group_law`).
     """
     Y = asc.shape[-1]
     zero = jnp.zeros_like(A[:, :1])

@@ -126,7 +126,7 @@ def test_verify_parts_on_processes_equal_inline():
 
 # --------------------------------------------------------------------------- Dask
 
-NAMES = ("bon_coverage", "lower_bound")
+NAMES = ("lower_bound", "greedy_vs_argmax")  # 19 tasks, 9 executables: cheap to load on each new worker
 
 
 def _results(out):
