@@ -167,8 +167,8 @@ def machine_info() -> dict:
     flags = set()
     try:
         with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name") and cpu in ("unknown", platform.processor()):
+            for line in f:  # the first processor's "model name", then its "flags"
+                if line.startswith("model name"):
                     cpu = line.split(":", 1)[1].strip()
                 elif line.startswith("flags"):
                     flags = set(line.split(":", 1)[1].split())

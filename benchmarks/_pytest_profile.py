@@ -31,12 +31,14 @@ def _listener(event, duration, **_):
     key = _EVENTS.get(event)
     if key is not None:
         _totals[key] += duration
-        if _current[0] is not None:
-            _per_test[_current[0]][1] += duration
+        # per test only where tests run (the xdist controller sees its workers' node ids too)
+        rec = _per_test[_current[0]] if _current[0] is not None and not _controller else None
+        if rec is not None:
+            rec[1] += duration
         if key == "backend_compile_s":
             _totals["compiles"] += 1
-            if _current[0] is not None:
-                _per_test[_current[0]][2] += 1
+            if rec is not None:
+                rec[2] += 1
 
 
 def pytest_configure(config):
