@@ -1,5 +1,5 @@
-"""Catalogue experiment ``iterated``: the QUICK config in-process, its figure and summary, and its key
-results against values computed here independently (closed forms, query formulas, martingale)."""
+"""Catalogue experiment ``iterated``: the QUICK config (the session's catalogue run), its figure and
+summary, and its key results against values computed here independently (closed forms, query formulas, martingale)."""
 
 import jax
 import numpy as np
@@ -11,11 +11,12 @@ from sharpsim.experiments import runner
 
 
 @pytest.fixture(scope="module")
-def results():
-    steps = []
-    r = runner.compute(E, E.QUICK, progress=steps.append)
-    assert sum(steps) == len(runner.tasks(E, E.QUICK))
-    return r
+def results(quick_results):
+    """The QUICK results of the session's catalogue run (tests/conftest.py; the same code, not run a
+    second time here), every task of the config among them."""
+    rec = quick_results("iterated")
+    assert rec["tasks"] == len(runner.tasks(E, E.QUICK))
+    return rec["results"]
 
 
 def test_answer_task_traps():

@@ -1,4 +1,5 @@
-"""The self_rewards experiment (issue 14): its QUICK configuration in-process, key results checked.
+"""The self_rewards experiment (issue 14): the results of its QUICK configuration (the session's
+catalogue run), key results checked.
 
 (Named test_exp_*: a basename shared with tests/test_self_rewards.py would clash under pytest's
 rootdir import mode, and an __init__.py here would shadow the ``experiments`` package.)
@@ -6,7 +7,6 @@ rootdir import mode, and an __init__.py here would shadow the ``experiments`` pa
 
 from __future__ import annotations
 
-import json
 import math
 import os
 
@@ -19,11 +19,12 @@ from sharpsim.experiments import runner
 
 
 @pytest.fixture(scope="module")
-def results():
-    steps = []
-    r = runner.compute(exp, exp.QUICK, progress=steps.append)
-    assert sum(steps) == len(runner.tasks(exp, exp.QUICK))
-    return json.loads(json.dumps(r))  # JSON-able
+def results(quick_results):
+    """The QUICK results of the session's catalogue run (tests/conftest.py; the same code, not run a
+    second time here; read from its JSON file), every task of the config among them."""
+    rec = quick_results("self_rewards")
+    assert rec["tasks"] == len(runner.tasks(exp, exp.QUICK))
+    return rec["results"]
 
 
 def test_catalogue_entry():

@@ -10,6 +10,8 @@ from sharpsim.cli import main
 from sharpsim.experiments import CATALOGUE, runner
 from sharpsim.experiments.runner import format_summary, load, run_one
 
+CHEAP = "greedy_vs_argmax"  # the runner's mechanics on the cheapest experiment (6 quick tasks)
+
 
 def test_unknown_experiment_is_a_clear_error(capsys):
     assert main(["reproduce", "no_such_figure", "--quick", "--out", "/nonexistent"]) == 2
@@ -23,24 +25,24 @@ def test_load_rejects_unknown():
 
 
 def test_results_are_cached_and_forced(tmp_path):
-    rec = run_one("bon_coverage", quick=True, out=str(tmp_path), progress=False)
-    path = tmp_path / "results" / "bon_coverage.quick.json"
+    rec = run_one(CHEAP, quick=True, out=str(tmp_path), progress=False)
+    path = tmp_path / "results" / f"{CHEAP}.quick.json"
     stored = json.loads(path.read_text())
-    assert stored["name"] == "bon_coverage" and stored["quick"] is True
+    assert stored["name"] == CHEAP and stored["quick"] is True
     assert stored["version"] and stored["config"]["seed"] == 0
     assert rec["reused"] is False
     for f in rec["figures"]:
         assert os.path.getsize(f) > 1000
-    again = run_one("bon_coverage", quick=True, out=str(tmp_path), progress=False)
+    again = run_one(CHEAP, quick=True, out=str(tmp_path), progress=False)
     assert again["reused"] is True
     assert again["results"] == stored["results"]
-    forced = run_one("bon_coverage", quick=True, out=str(tmp_path), force=True, progress=False)
+    forced = run_one(CHEAP, quick=True, out=str(tmp_path), force=True, progress=False)
     assert forced["reused"] is False
     # same seeds, same bits
     assert forced["results"] == stored["results"]
     assert not [p for p in os.listdir(tmp_path / "results") if ".tmp" in p]
     table = format_summary([forced])
-    assert "bon_coverage" in table and "measurement" in table
+    assert CHEAP in table and "measurement" in table
 
 
 def test_catalogue_modules_follow_the_protocol():
@@ -64,7 +66,7 @@ def test_catalogue_modules_follow_the_protocol():
 def test_an_interrupted_run_resumes_from_its_finished_tasks(tmp_path, monkeypatch):
     """A task that fails leaves the finished ones in results/.partial/; the next run computes only
     the missing tasks and gives the same bits as an uninterrupted run."""
-    mod = load("bon_coverage")
+    mod = load(CHEAP)
     clean = runner.compute(mod, mod.QUICK)
     n_tasks = len(runner.tasks(mod, mod.QUICK))
     real = mod.run_task
@@ -77,26 +79,26 @@ def test_an_interrupted_run_resumes_from_its_finished_tasks(tmp_path, monkeypatc
         return real(c, tid)
 
     monkeypatch.setattr(mod, "run_task", flaky)
-    records, failures = runner.reproduce(["bon_coverage"], quick=True, out=str(tmp_path), progress=False)
+    records, failures = runner.reproduce([CHEAP], quick=True, out=str(tmp_path), progress=False)
     assert records == [] and len(failures) == 1 and "worker lost" in failures[0][1]
-    partial = json.loads((tmp_path / "results" / ".partial" / "bon_coverage.quick.json").read_text())
+    partial = json.loads((tmp_path / "results" / ".partial" / f"{CHEAP}.quick.json").read_text())
     assert len(partial["parts"]) == n_tasks - 1  # every task but the failed one is kept
-    assert not (tmp_path / "results" / "bon_coverage.quick.json").exists()
+    assert not (tmp_path / "results" / f"{CHEAP}.quick.json").exists()
     calls.clear()
     monkeypatch.setattr(mod, "run_task", lambda c, tid: calls.append(tid) or real(c, tid))
-    rec = run_one("bon_coverage", quick=True, out=str(tmp_path), progress=False)
+    rec = run_one(CHEAP, quick=True, out=str(tmp_path), progress=False)
     assert len(calls) == 1 and rec["resumed_tasks"] == n_tasks - 1
     assert rec["results"] == json.loads(json.dumps(clean))
     assert not (tmp_path / "results" / ".partial").exists()  # removed once assembled
 
 
 def test_a_partial_file_from_another_config_is_not_resumed(tmp_path):
-    mod = load("bon_coverage")
-    path = tmp_path / "results" / ".partial" / "bon_coverage.quick.json"
+    mod = load(CHEAP)
+    path = tmp_path / "results" / ".partial" / f"{CHEAP}.quick.json"
     path.parent.mkdir(parents=True)
-    bogus = {"name": "bon_coverage", "version": "0.0.0", "config": {}, "parts": {json.dumps(["wait", 0]): {}}}
+    bogus = {"name": CHEAP, "version": "0.0.0", "config": {}, "parts": {json.dumps(["wait", 0]): {}}}
     path.write_text(json.dumps(bogus))
-    rec = run_one("bon_coverage", quick=True, out=str(tmp_path), progress=False)
+    rec = run_one(CHEAP, quick=True, out=str(tmp_path), progress=False)
     assert rec["resumed_tasks"] == 0
     assert rec["results"] == json.loads(json.dumps(runner.compute(mod, mod.QUICK)))
 
