@@ -142,14 +142,18 @@ def quick_catalogue(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def quick_results(quick_catalogue):
-    """name -> results of that experiment's quick run (files checked, summary rendered)."""
+    """name -> the record of that experiment's quick run (files checked, summary rendered; the figures
+    are the catalogue run's, not drawn again)."""
     import os
 
     from sharpsim.experiments import runner
 
     def get(name):
-        rec = runner.run_one(name, quick=True, out=quick_catalogue, progress=False)
-        assert rec["reused"], f"{name} was not produced by the catalogue run"
+        # the record that `reproduce` would reuse (same config and version; runner._Plan reads it as
+        # run_one does), without drawing the figures again: the catalogue run drew them
+        plan = runner._Plan(name, True, quick_catalogue, False)
+        assert plan.record is not None and not plan.todo, f"{name} was not produced by the catalogue run"
+        rec = {**plan.record, "reused": True, "summary": plan.mod.summary(plan.record["results"])}
         res_path, stem = runner.paths(name, quick_catalogue, True)
         assert os.path.getsize(res_path) > 0
         for ext in ("png", "pdf"):
