@@ -151,7 +151,8 @@ def dask_executor():
 
 def test_dask_local_cluster_gives_the_inline_bits(inline_quick, dask_executor, tmp_path):
     assert dask_executor.workers == 2
-    recs, fails = runner.reproduce(NAMES, quick=True, out=str(tmp_path), progress=False, executor=dask_executor)
+    recs, fails = runner.reproduce(NAMES, quick=True, out=str(tmp_path), progress=False, executor=dask_executor,
+                                   plot_process=False)  # figures: not under test here (tests/experiments)
     assert not fails and [r["name"] for r in recs] == list(NAMES)
     got = _results(tmp_path)
     for n in NAMES:  # the same bits: compared as JSON text
@@ -178,7 +179,8 @@ def test_dask_sweep_survives_a_worker_killed_mid_sweep(inline_quick, dask_execut
             os.kill(pids[killed[0][0]], signal.SIGKILL)
 
     monkeypatch.setattr(runner._Plan, "add", add_then_kill)
-    recs, fails = runner.reproduce(NAMES, quick=True, out=str(tmp_path), progress=False, executor=dask_executor)
+    recs, fails = runner.reproduce(NAMES, quick=True, out=str(tmp_path), progress=False, executor=dask_executor,
+                                   plot_process=False)
     assert killed and killed[0][1], "the killed worker was running a task"
     assert not fails, fails
     got = _results(tmp_path)
