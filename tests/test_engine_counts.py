@@ -82,10 +82,11 @@ def test_counts_mode_is_deterministic_and_independent_of_chunking():
     pb = _problem(p, mu)
     cls = TabularClass(*pb.logp.shape)
     key = jax.random.PRNGKey(3)
-    a = run_trials(pb, "sft", key, 300, 0.3, DELTA, n=n, N=N, cls=cls, progress=False, counts=True)
-    b = run_trials(pb, "sft", key, 300, 0.3, DELTA, n=n, N=N, cls=cls, progress=False, counts=True, chunk=7)
+    trials = 20000  # as in the test above: the same compiled program (X = 3, Y = 4, 16 chunks of 256 per call)
+    a = run_trials(pb, "sft", key, trials, 0.3, DELTA, n=n, N=N, cls=cls, progress=False, counts=True)
+    b = run_trials(pb, "sft", key, trials, 0.3, DELTA, n=n, N=N, cls=cls, progress=False, counts=True, chunk=7)
     np.testing.assert_array_equal(a.errors, b.errors)
-    c = run_trials(pb, "sft", jax.random.PRNGKey(4), 300, 0.3, DELTA, n=n, N=N, cls=cls, progress=False,
+    c = run_trials(pb, "sft", jax.random.PRNGKey(4), trials, 0.3, DELTA, n=n, N=N, cls=cls, progress=False,
                    counts=True)
     assert not np.array_equal(a.errors, c.errors)
 
