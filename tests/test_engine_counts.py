@@ -62,19 +62,21 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("p, mu, n, N", CASES)
-def test_counts_mode_and_draws_path_match_the_exact_mean_error(p, mu, n, N):
-    pb = _problem(p, mu)
-    X, Y = pb.logp.shape
-    want = exact_mean_error(p, mu, n, N, DELTA)
-    key = jax.random.PRNGKey(7)
-    for counts in (True, False):
-        r = run_trials(pb, "sft", key, 20000, 0.3, DELTA, n=n, N=N, cls=TabularClass(X, Y), progress=False,
-                       counts=counts)
-        se = r.errors.std() / np.sqrt(len(r.errors))
-        assert abs(r.errors.mean() - want) <= 5 * se + 1e-12, (counts, r.errors.mean(), want, se)
-        assert r.queries == n * N  # m = n N, charged alike
-    assert 0.05 < want < 0.95  # the check has power: the event is neither sure nor impossible
+def test_counts_mode_and_draws_path_match_the_exact_mean_error():
+    # both cases in one test (one process under pytest-xdist): same X, Y, so the second runs the
+    # programs the first compiled
+    for p, mu, n, N in CASES:
+        pb = _problem(p, mu)
+        X, Y = pb.logp.shape
+        want = exact_mean_error(p, mu, n, N, DELTA)
+        key = jax.random.PRNGKey(7)
+        for counts in (True, False):
+            r = run_trials(pb, "sft", key, 20000, 0.3, DELTA, n=n, N=N, cls=TabularClass(X, Y), progress=False,
+                           counts=counts)
+            se = r.errors.std() / np.sqrt(len(r.errors))
+            assert abs(r.errors.mean() - want) <= 5 * se + 1e-12, (p, counts, r.errors.mean(), want, se)
+            assert r.queries == n * N  # m = n N, charged alike
+        assert 0.05 < want < 0.95  # the check has power: the event is neither sure nor impossible
 
 
 def test_counts_mode_is_deterministic_and_independent_of_chunking():
