@@ -242,8 +242,10 @@ class DaskExecutor(cf.Executor):
         if scheduler:
             self.client = Client(scheduler)
         else:
+            # no dashboard; the scheduler's HTTP server (always started) on a free port, not 8787, so
+            # that two clusters on one machine do not clash ("Port 8787 is already in use")
             self.cluster = LocalCluster(n_workers=int(workers or 2), threads_per_worker=1, processes=True,
-                                        dashboard_address=None)
+                                        dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"})
             self.client = Client(self.cluster)
         self.workers = len(self.client.scheduler_info().get("workers", {})) or int(workers or 0)
         self._ex = self.client.get_executor(pure=False, retries=retries)

@@ -28,7 +28,8 @@ def _env():
 def test_quick_run_writes_ratios(tmp_path):
     out = tmp_path / "results.json"
     r = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--no-memory", "--out", str(out)],
+        # one timed call per figure: a smoke test of the harness (3 repeats cost 11 s more here)
+        [sys.executable, "-m", "benchmarks", "--quick", "--no-memory", "--repeats", "1", "--out", str(out)],
         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300,
     )
     assert r.returncode == 0, r.stderr[-2000:]
