@@ -5,7 +5,8 @@ One folder per test session (``_SHARPSIM_TEST_DIR``, fresh, removed at exit; nev
 
 * ``jax-cache``: one persistent compilation cache that the test process and every process it starts
   (the catalogue run, the tutorial's kernel, Dask and process-pool workers, ``python -m benchmarks``,
-  plot processes, pytest-xdist workers) read through ``$SHARPSIM_JAX_CACHE``, so an executable that
+  plot processes, pytest-xdist workers) read through ``$SHARPSIM_JAX_CACHE`` (and JAX's own
+  ``$JAX_COMPILATION_CACHE_DIR``, for the processes that never enable it), so an executable that
   one of them compiled is not compiled again by another, and a session always starts from an empty
   cache (its time does not depend on earlier runs). The cache holds compiled XLA executables only;
   it cannot change a result.
@@ -45,6 +46,12 @@ os.makedirs(_SESSION_CACHE, exist_ok=True)
 os.environ["SHARPSIM_JAX_CACHE"] = _SESSION_CACHE
 os.environ.pop("SHARPSIM_NO_JAX_CACHE", None)
 enable_compilation_cache(_SESSION_CACHE)
+# ... and the same settings through JAX's own environment variables, for the started processes that do
+# not call enable_compilation_cache themselves: the tutorial's kernel, the README tour, python -m
+# benchmarks, and the Dask and process-pool workers of sweeps run without a cache_dir (which would
+# otherwise compile every program again in every worker)
+os.environ.update({"JAX_COMPILATION_CACHE_DIR": _SESSION_CACHE, "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                   "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"})
 
 # ----------------------------------------------------------------- the quick catalogue run
 
