@@ -99,7 +99,7 @@ def verify_part(part: str, problem, algorithm: str, eps: float, delta: float, rh
 def theory_vs_simulation(problem, algorithm: str, eps: float, delta: float, rho: float, key,
                          trials: int = 100, conf: float = 0.95, progress=None, bisect_steps: int = 3,
                          max_trials: int = SEQUENTIAL_MAX_TRIALS, budget_s: float | None = None,
-                         path: bool = True, executor=None, **opts) -> dict:
+                         path: bool = True, executor=None, cache_dir: str | None = None, **opts) -> dict:
     """The bound's prescription next to simulation (see the module docstring).
 
     ``trials``: trials per batch of the sequential runs (and per size on the bound's path);
@@ -112,6 +112,8 @@ def theory_vs_simulation(problem, algorithm: str, eps: float, delta: float, rho:
     through ``executor`` (:mod:`sharpsim.sweep`; default in-process, one after the other, in the
     order above; another executor runs them at once and needs a picklable ``problem``, i.e. one
     with a ``recipe``). The result is the same on every executor unless the budget runs out.
+    ``cache_dir``: the persistent compilation cache every worker uses (:func:`sharpsim.sweep.run_tasks`;
+    None: whatever the worker process has, i.e. none in a fresh Dask or process-pool worker).
 
     Returns a dict: problem, algorithm, theorem, bound_m, bound_sizes, bound_error, sizes_at_bound,
     m_at_bound, success_at_bound, success_ci_at_bound, trials_at_bound, verdict_at_bound, held,
@@ -134,11 +136,11 @@ def theory_vs_simulation(problem, algorithm: str, eps: float, delta: float, rho:
         parts[t.tid[0]] = res
 
     if inline:  # one after the other; the path only when the other two finished within the budget
-        run_tasks(tasks[:2], executor, on_result=keep)
+        run_tasks(tasks[:2], executor, on_result=keep, cache_dir=cache_dir)
         if path and not (parts["at_bound"]["partial"] or parts["joint"]["partial"]):
-            run_tasks(tasks[2:], executor, on_result=keep)
+            run_tasks(tasks[2:], executor, on_result=keep, cache_dir=cache_dir)
     else:
-        run_tasks(tasks, executor, on_result=keep)
+        run_tasks(tasks, executor, on_result=keep, cache_dir=cache_dir)
     target = 1.0 - rho
     bound_m = float(presc.m)
     out = {

@@ -39,6 +39,35 @@ def test_verify_bon_and_order_only_dpo(capsys):
     assert out["ratio"] is None  # a capped run has no ratio (issue 11)
 
 
+def test_verify_hands_the_compilation_cache_to_its_workers(monkeypatch):
+    """verify turns on the persistent compilation cache and gives it to theory_vs_simulation as the
+    workers' cache_dir (as reproduce does); SHARPSIM_NO_JAX_CACHE=1 turns it off."""
+    import os
+
+    import pytest
+
+    import sharpsim.comparison as comparison
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def fake(*args, **kw):
+        seen.append(kw.get("cache_dir", "missing"))
+        raise Stop
+
+    monkeypatch.setattr(comparison, "theory_vs_simulation", fake)
+    args = ["verify", "--instance", "random", "--X", "2", "--Y", "4", "--algorithm", "bon", "--eps", "0.2",
+            "--delta", "0.25", "--rho", "0.2", "--executor", "processes"]
+    with pytest.raises(Stop):
+        main(args)
+    monkeypatch.setenv("SHARPSIM_NO_JAX_CACHE", "1")
+    with pytest.raises(Stop):
+        main(args)
+    assert seen == [os.environ["SHARPSIM_JAX_CACHE"], None]  # the test session's cache (tests/conftest.py)
+
+
 def test_verify_text_and_bad_input(capsys):
     assert main(["verify", "--instance", "hard", "--d", "2", "--M", "8", "--Delta", "0.5", "--algorithm", "bon",
                  "--eps", "0.2", "--delta", "0.25", "--rho", "0.1", "--trials", "50", "--max-trials", "200"]) == 0

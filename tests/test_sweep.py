@@ -105,20 +105,25 @@ def test_a_task_whose_worker_always_dies_fails_after_its_retries():
     assert not got and "died 2 times" in str(errors[("die",)])
 
 
-def test_verify_parts_on_processes_equal_inline():
+def test_verify_parts_on_processes_equal_inline(monkeypatch):
     import jax
 
+    import sharpsim.comparison as comparison
     from sharpsim.comparison import theory_vs_simulation
     from sharpsim.instances.problems import hard_problem
 
     prob = hard_problem(2, 8, 0.4, jax.random.key(0))
     kw = dict(trials=50, max_trials=100, budget_s=None)
     a = theory_vs_simulation(prob, "sft", 0.3, 0.25, 0.2, jax.random.key(1), **kw)
+    seen, real = [], comparison.run_tasks
+    monkeypatch.setattr(comparison, "run_tasks", lambda *args, **k: seen.append(k.get("cache_dir")) or real(*args, **k))
+    cache = os.environ["SHARPSIM_JAX_CACHE"]  # the session's (tests/conftest.py): the workers load, not compile
     ex = make_executor("processes", workers=2)
     try:
-        b = theory_vs_simulation(prob, "sft", 0.3, 0.25, 0.2, jax.random.key(1), executor=ex, **kw)
+        b = theory_vs_simulation(prob, "sft", 0.3, 0.25, 0.2, jax.random.key(1), executor=ex, cache_dir=cache, **kw)
     finally:
         ex.shutdown()
+    assert seen == [cache]  # handed to the workers
     a.pop("elapsed_s"), b.pop("elapsed_s")
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
     assert a["empirical_m"] is not None and a["m_on_bound_path"] is not None

@@ -29,6 +29,7 @@ has bound_m = inf, printed as null in --json.
 from __future__ import annotations
 
 import argparse
+import os
 
 from ..algorithms import ALGORITHMS, REGISTRY
 from .common import (
@@ -98,6 +99,7 @@ def run(args) -> int:
 
     from .._validate import check_int, check_open_unit, check_positive
     from ..comparison import theory_vs_simulation
+    from ..sweep import enable_compilation_cache
 
     check_supported(args.instance, args.algorithm)
     for name in ("eps", "delta", "rho"):
@@ -108,12 +110,15 @@ def run(args) -> int:
     check_int(args.T_max, "--T-max", minimum=2)
     budget = None if args.budget_s == 0 else check_positive(args.budget_s, "--budget-s")
     problem = build(args)
+    # the persistent compilation cache, here and in every worker, as in `sharpsim reproduce`
+    cache = None if os.environ.get("SHARPSIM_NO_JAX_CACHE") else enable_compilation_cache()
     executor = executor_from_args(args)
     try:
         res = theory_vs_simulation(problem, args.algorithm, args.eps, args.delta, args.rho,
                                    jax.random.key(args.seed + 1), trials=args.trials, max_trials=args.max_trials,
                                    progress=args.progress, constant=args.constant,
-                                   n_max=args.n_max, T_max=args.T_max, budget_s=budget, executor=executor)
+                                   n_max=args.n_max, T_max=args.T_max, budget_s=budget, executor=executor,
+                                   cache_dir=cache)
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
     if args.json:
