@@ -52,20 +52,34 @@ def default_cache_dir() -> str:
 _CACHE_ON: str | None = None
 
 
+def compilation_cache_settings(path: str) -> dict:
+    """JAX's options for a persistent compilation cache in ``path`` that caches every compile (no
+    minimum compile time or entry size; issue 12). Each can also be given to a process through the
+    environment variable of its upper-case name (``JAX_COMPILATION_CACHE_DIR``, ...)."""
+    return {"jax_compilation_cache_dir": path, "jax_persistent_cache_min_compile_time_secs": 0,
+            "jax_persistent_cache_min_entry_size_bytes": 0}
+
+
 def enable_compilation_cache(path: str | None = None) -> str:
-    """Turn on JAX's persistent compilation cache in ``path`` (default :func:`default_cache_dir`),
-    caching every compile (no minimum compile time or entry size; issue 12). Idempotent per process."""
+    """Turn on JAX's persistent compilation cache in ``path`` (default :func:`default_cache_dir`)
+    with :func:`compilation_cache_settings`. Idempotent per process."""
     global _CACHE_ON
     import jax
 
     path = path or default_cache_dir()
     if _CACHE_ON != path:
         os.makedirs(path, exist_ok=True)
-        jax.config.update("jax_compilation_cache_dir", path)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        for name, value in compilation_cache_settings(path).items():
+            jax.config.update(name, value)
         _CACHE_ON = path
     return path
+
+
+def compilation_cache_from_env() -> str | None:
+    """The command-line policy (``reproduce``, ``verify``): the persistent compilation cache on, in
+    :func:`default_cache_dir`, unless ``$SHARPSIM_NO_JAX_CACHE`` is set; returns its folder (the
+    ``cache_dir`` to hand to the workers) or None."""
+    return None if os.environ.get("SHARPSIM_NO_JAX_CACHE") else enable_compilation_cache()
 
 
 #: :func:`release_compiled_if_near_map_limit` acts above this fraction of the kernel's limit.

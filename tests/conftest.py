@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 
 import sharpsim  # noqa: F401  (enables jax_enable_x64)
-from sharpsim.sweep import enable_compilation_cache, release_compiled_if_near_map_limit
+from sharpsim.sweep import compilation_cache_settings, enable_compilation_cache, release_compiled_if_near_map_limit
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
@@ -50,8 +50,7 @@ enable_compilation_cache(_SESSION_CACHE)
 # not call enable_compilation_cache themselves: the tutorial's kernel, the README tour, python -m
 # benchmarks, and the Dask and process-pool workers of sweeps run without a cache_dir (which would
 # otherwise compile every program again in every worker)
-os.environ.update({"JAX_COMPILATION_CACHE_DIR": _SESSION_CACHE, "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-                   "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"})
+os.environ.update({k.upper(): str(v) for k, v in compilation_cache_settings(_SESSION_CACHE).items()})
 
 # ----------------------------------------------------------------- the quick catalogue run
 
@@ -149,8 +148,8 @@ def quick_catalogue(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def quick_results(quick_catalogue):
-    """name -> the record of that experiment's quick run (files checked, summary rendered; the figures
-    are the catalogue run's, not drawn again)."""
+    """name -> the record of that experiment's quick run (every task of its QUICK config, files
+    checked, summary rendered; the figures are the catalogue run's, not drawn again)."""
     import os
 
     from sharpsim.experiments import runner
@@ -160,6 +159,7 @@ def quick_results(quick_catalogue):
         # run_one does), without drawing the figures again: the catalogue run drew them
         plan = runner._Plan(name, True, quick_catalogue, False)
         assert plan.record is not None and not plan.todo, f"{name} was not produced by the catalogue run"
+        assert plan.record["tasks"] == len(plan.all_tasks), name  # every task of the QUICK config
         rec = {**plan.record, "reused": True, "summary": plan.mod.summary(plan.record["results"])}
         res_path, stem = runner.paths(name, quick_catalogue, True)
         assert os.path.getsize(res_path) > 0

@@ -6,7 +6,7 @@ import os
 import sys
 import time
 
-from ..sweep import enable_compilation_cache
+from ..sweep import compilation_cache_from_env
 from .common import add_executor_arguments, executor_from_args
 
 
@@ -51,7 +51,7 @@ def run_reproduce(args) -> int:
     for n in args.names:
         load(n)  # ValueError -> clear message, exit 2
     check_out(args.out)
-    cache = None if os.environ.get("SHARPSIM_NO_JAX_CACHE") else enable_compilation_cache()
+    cache = compilation_cache_from_env()
     executor = executor_from_args(args)
     t0 = time.perf_counter()
     done = []

@@ -29,7 +29,6 @@ has bound_m = inf, printed as null in --json.
 from __future__ import annotations
 
 import argparse
-import os
 
 from ..algorithms import ALGORITHMS, REGISTRY
 from .common import (
@@ -99,7 +98,7 @@ def run(args) -> int:
 
     from .._validate import check_int, check_open_unit, check_positive
     from ..comparison import theory_vs_simulation
-    from ..sweep import enable_compilation_cache
+    from ..sweep import compilation_cache_from_env
 
     check_supported(args.instance, args.algorithm)
     for name in ("eps", "delta", "rho"):
@@ -110,8 +109,7 @@ def run(args) -> int:
     check_int(args.T_max, "--T-max", minimum=2)
     budget = None if args.budget_s == 0 else check_positive(args.budget_s, "--budget-s")
     problem = build(args)
-    # the persistent compilation cache, here and in every worker, as in `sharpsim reproduce`
-    cache = None if os.environ.get("SHARPSIM_NO_JAX_CACHE") else enable_compilation_cache()
+    cache = compilation_cache_from_env()  # here and in every worker, as in `sharpsim reproduce`
     executor = executor_from_args(args)
     try:
         res = theory_vs_simulation(problem, args.algorithm, args.eps, args.delta, args.rho,
