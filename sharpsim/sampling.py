@@ -126,8 +126,73 @@ def _bon_draw_flat(key, flat, total, x, N, Y):
     return jnp.minimum(draws, Y - 1), k2
 
 
+def _count_le_guided(flat, guide, Y, steps, x, u, q):
+    """:func:`_count_le_flat` for q = fl(u total[x]) with u in [0, 1), started from a guide table:
+    ``steps`` gathers per query instead of log2(L).
+
+    ``guide`` [X (K + 1)] (flattened, K = L = 2^bitlength(Y)) holds g[x, k] = #{j : cdf[x, j] <= q_k}
+    with q_k = fl((k / K) total[x]) (:func:`_guide_table`); ``steps`` >= the bit length of the
+    widest bucket, max(g[x, k + 1] - g[x, k]). Exact on non-decreasing rows: K is a power of two,
+    so k = floor(u K) is exact and k / K <= u < (k + 1) / K; rounding a product is monotone, so
+    q_k <= q <= q_{k+1} and the count lies in [g[x, k], g[x, k + 1]]. The branchless binary
+    search on that interval returns the count itself (a candidate beyond the interval's end is
+    masked, so no read past the row counts).
+    """
+    L = 1 << max(1, Y.bit_length())
+    K = L
+    xi = x.astype(jnp.int64)[:, None]
+    gi = xi * (K + 1) + jnp.floor(u * K).astype(jnp.int64)
+    pos = guide[gi].astype(jnp.int64)
+    hi = guide[gi + 1].astype(jnp.int64)
+    base = xi * L
+    for k in reversed(range(steps)):
+        cand = pos + (1 << k)
+        pos = jnp.where((cand <= hi) & (flat[base + cand - 1] <= q), cand, pos)
+    return pos
+
+
+def _bon_draw_guided(key, flat, total, guide, x, N, Y, steps):
+    """:func:`_bon_draw_flat` with the search of :func:`_count_le_guided` (the same bits on tables
+    whose cumulative sums are non-decreasing, the only ones :func:`_guide_table` gives a guide)."""
+    B = x.shape[0]
+    k1, k2 = jax.random.split(key)
+    u = jax.random.uniform(k1, (B, N), dtype=jnp.float64)
+    draws = _count_le_guided(flat, guide, Y, steps, x, u, u * total[x][:, None])
+    return jnp.minimum(draws, Y - 1), k2
+
+
 _bon_draw_jit = jax.jit(_bon_draw, static_argnums=3)
 _bon_draw_flat_jit = jax.jit(_bon_draw_flat, static_argnums=(4, 5))
+_bon_draw_guided_jit = jax.jit(_bon_draw_guided, static_argnums=(5, 6, 7))
+
+
+@jax.jit
+def _count_le_all_rows(flat, q, Y_static):
+    """g [X, K'] = #{j : cdf[x, j] <= q[x, k]} for every row x, by :func:`_count_le_flat` (the
+    reference search of the draws); ``Y_static`` a dummy [Y] array."""
+    return _count_le_flat(flat, Y_static.shape[0], jnp.arange(q.shape[0]), q)
+
+
+def _guide_table(flat, total, Y):
+    """The guide of :func:`_bon_draw_guided` for the padded cumulative sums ``flat`` [X L] (device)
+    and their totals ``total`` [X]: (guide int32 [X (L + 1)] on the device, steps), or None when a
+    row of cumulative sums is not non-decreasing (XLA:CPU's cumsum adds in a tree, so on long rows
+    with zeros or tiny entries a sum can step down by an ulp; there the bracket would not be exact,
+    and :func:`best_of_n` keeps the plain search, e.g. Dirichlet(0.05) rows of 1000 responses).
+
+    The thresholds q_k = (k / L) * total[x] are computed here in numpy with the same IEEE product
+    as the draws', and the counts by the draws' own reference search, so g[x, k] is exactly the
+    count a draw with u = k / L would get.
+    """
+    L = 1 << max(1, Y.bit_length())
+    tot = np.asarray(total, dtype=np.float64)
+    cdf = np.asarray(flat).reshape(tot.shape[0], L)[:, :Y]
+    if Y > 1 and not bool(np.all(cdf[:, 1:] >= cdf[:, :-1])):
+        return None
+    q = (np.arange(L + 1, dtype=np.float64) / L)[None, :] * tot[:, None]
+    g = np.asarray(_count_le_all_rows(flat, jnp.asarray(q), jnp.zeros(Y)))
+    width = int((g[:, 1:] - g[:, :-1]).max())
+    return jnp.asarray(g.astype(np.int32).reshape(-1)), width.bit_length()
 _bon_pick_jit = jax.jit(_bon_pick)
 
 
@@ -173,11 +238,13 @@ def _flat_cdf(logp_table):
 
 class TableArrays(NamedTuple):
     """A table's per-table arrays for :func:`best_of_n` (device arrays): ``snapped``
-    = vmap(core.snap_ties)(logp) [X, Y], ``flat`` the padded cumulative sums [X L] and ``total`` [X]."""
+    = vmap(core.snap_ties)(logp) [X, Y], ``flat`` the padded cumulative sums [X L], ``total`` [X],
+    and ``guide`` = :func:`_guide_table` (guide, steps) or None (cached tables only)."""
 
     snapped: Any
     flat: Any
     total: Any
+    guide: Any = None
 
 
 _SNAP_CACHE: list = []
@@ -193,19 +260,21 @@ def table_arrays(lp: np.ndarray) -> TableArrays:
     entries are not cached."""
     lp = np.ascontiguousarray(lp, dtype=np.float64)
 
-    def build():
+    def build(guide):
         dev = jnp.asarray(lp)
-        return TableArrays(_snap_table(dev), *_flat_cdf(dev))
+        flat, total = _flat_cdf(dev)
+        return TableArrays(_snap_table(dev), flat, total,
+                           _guide_table(flat, total, lp.shape[1]) if guide else None)
 
     if lp.size > _SNAP_CACHE_MAX_ENTRIES:
-        return build()
+        return build(False)  # a guide costs a search per bucket: only for tables kept in the cache
     bits = lp.view(np.int64)
     for i, (old_bits, arrays) in enumerate(_SNAP_CACHE):
         if old_bits.shape == bits.shape and np.array_equal(old_bits, bits):
             if i:
                 _SNAP_CACHE.insert(0, _SNAP_CACHE.pop(i))
             return arrays
-    arrays = build()
+    arrays = build(True)
     _SNAP_CACHE.insert(0, (bits.copy(), arrays))
     del _SNAP_CACHE[_SNAP_CACHE_SIZE:]
     return arrays
@@ -235,9 +304,12 @@ def best_of_n(key, base, x, N) -> BoNResult:
         f"best_of_n: the literal draws len(x) * N = {x.shape[0]} * {N}",
         "use best_of_n_exact (same law, cost independent of N) or fewer prompts at a time",
     )
-    t = table_arrays(lp_np)  # cached per table: no copy, snap or cumulative sum per call
+    t = table_arrays(lp_np)  # cached per table: no copy, snap, cumulative sum or guide per call
     xj = jnp.asarray(x)
-    draws, k2 = _bon_draw_flat_jit(key, t.flat, t.total, xj, N, lp_np.shape[1])
+    if t.guide is None:
+        draws, k2 = _bon_draw_flat_jit(key, t.flat, t.total, xj, N, lp_np.shape[1])
+    else:
+        draws, k2 = _bon_draw_guided_jit(key, t.flat, t.total, t.guide[0], xj, N, lp_np.shape[1], t.guide[1])
     y = _bon_pick_jit(k2, t.snapped, xj, draws)
     B = x.shape[0]
     return BoNResult(np.asarray(y), np.full(B, N), np.zeros(B, dtype=bool))

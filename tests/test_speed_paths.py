@@ -9,6 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sharpsim
 from sharpsim import core, sampling
@@ -215,3 +217,86 @@ def test_autoregressive_construction_equals_literal_twin(V, H):
         with np.errstate(divide="ignore"):
             lit = np.log(flat / flat.sum(axis=1)[:, None]).reshape(c.shape)
         np.testing.assert_array_equal(got.view(np.int64), lit.view(np.int64))
+
+
+# --------------------------------------------------------------------------- guided search (best_of_n)
+# sampling._count_le_guided starts each draw's search from a per-row guide table; on rows whose
+# cumulative sums are non-decreasing it must return numpy.searchsorted(side="right") exactly,
+# including at the buckets' edges u = k / K, where a wrong bracket would show first.
+
+_guided = jax.jit(sampling._count_le_guided, static_argnums=(2, 3))
+
+
+def _guided_vs_searchsorted(lp, u, x):
+    flat, total = sampling._flat_cdf(jnp.asarray(lp))
+    Y = lp.shape[1]
+    guide = sampling._guide_table(flat, total, Y)
+    if guide is None:
+        return None
+    q = np.asarray(jnp.asarray(u) * total[jnp.asarray(x)][:, None])
+    got = np.asarray(_guided(flat, guide[0], Y, guide[1], jnp.asarray(x), jnp.asarray(u), jnp.asarray(q)))
+    L = 1 << max(1, Y.bit_length())
+    cdf = np.asarray(flat).reshape(lp.shape[0], L)[:, :Y]
+    want = np.stack([np.searchsorted(cdf[x[b]], q[b], side="right") for b in range(len(x))])
+    np.testing.assert_array_equal(got, want)
+    return guide[1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), Y=st.sampled_from([1, 2, 3, 7, 64, 300]),
+       kind=st.sampled_from(["exp", "zeros", "peaked", "ties"]))
+def test_guided_search_equals_searchsorted_at_bucket_edges(seed, Y, kind):
+    rng = np.random.default_rng(seed)
+    X = 3
+    g = rng.standard_exponential((X, Y))
+    if kind == "zeros":
+        g[:, rng.random(Y) < 0.5] = 0.0
+        g[:, 0] += 0.1
+    elif kind == "peaked":
+        g = g**8
+        g[:, 0] += 1e3
+    elif kind == "ties":
+        g[:, : Y // 2] = 1.0
+    with np.errstate(divide="ignore"):
+        lp = np.log(g / g.sum(axis=1, keepdims=True))
+    K = 1 << max(1, Y.bit_length())
+    edges = np.arange(K, dtype=np.float64) / K  # u on every bucket edge, its neighbours, and random u
+    u = np.concatenate([edges, np.nextafter(edges[1:], 0.0), np.nextafter(edges, 1.0), rng.random(200)])
+    u = np.tile(u, (X, 1))
+    steps = _guided_vs_searchsorted(lp, u, np.arange(X))
+    if steps is None:  # no guide only when a row's cumulative sums step down (then: the plain search)
+        flat, _ = sampling._flat_cdf(jnp.asarray(lp))
+        cdf = np.asarray(flat).reshape(X, K)[:, :Y]
+        assert np.any(cdf[:, 1:] < cdf[:, :-1])
+    else:
+        assert steps <= Y.bit_length() + 1
+
+
+def test_guide_needs_non_decreasing_rows_and_shortens_the_search():
+    lp = np.log(np.full((2, 1000), 1e-3))
+    flat, total = sampling._flat_cdf(jnp.asarray(lp))
+    guide, steps = sampling._guide_table(flat, total, 1000)
+    assert steps <= 2  # uniform rows: each of the 1024 buckets holds at most one or two responses
+    broken = np.asarray(flat).copy()
+    broken[5] = np.nextafter(broken[4], 0.0)  # one entry an ulp below its left neighbour
+    assert sampling._guide_table(jnp.asarray(broken), total, 1000) is None
+
+
+def test_best_of_n_guided_and_plain_paths_equal_the_table_core():
+    rng = np.random.default_rng(11)
+    lm = sharpsim.TabularLM.from_log_probs(_table_with_ties(rng, 5, 700))
+    lp = np.array(lm.log_table())
+    x = rng.integers(0, 5, size=64)
+    key = jax.random.PRNGKey(5)
+    ref = np.asarray(sampling.best_of_n_table_core(key, jnp.asarray(lp), jnp.asarray(x), jnp.zeros(9))[0])
+    t = sampling.table_arrays(lp)
+    assert t.guide is not None
+    np.testing.assert_array_equal(sharpsim.best_of_n(key, lm, x, 9).y, ref)
+    sampling._SNAP_CACHE.clear()
+    saved = sampling._SNAP_CACHE_MAX_ENTRIES
+    sampling._SNAP_CACHE_MAX_ENTRIES = 10  # not cached, so no guide: the plain search
+    try:
+        assert sampling.table_arrays(lp).guide is None
+        np.testing.assert_array_equal(sharpsim.best_of_n(key, lm, x, 9).y, ref)
+    finally:
+        sampling._SNAP_CACHE_MAX_ENTRIES = saved
