@@ -24,6 +24,8 @@ order-key sort and tie-group helpers that both depend on.
 from __future__ import annotations
 
 import functools
+import os
+import threading
 
 import jax
 import jax.numpy as jnp
@@ -532,6 +534,26 @@ def _bon_group_law(a, b, size):
     return _bon_level(a, b) / size
 
 
+HOST_SPLIT_MIN_SIZE = 1 << 18
+"""Tables with at least this many entries (and >= 2 rows) are cut into row blocks that
+:func:`bon_law_host` computes on threads, one per usable core (at most :data:`HOST_SPLIT_MAX_THREADS`):
+the numpy steps (sort, take, scatter) and the XLA calls release the GIL, and every step works row by
+row, so the blocks give the same bits as one call (tested)."""
+
+HOST_SPLIT_MAX_THREADS = 8
+
+_host_pool = None
+_host_pool_lock = threading.Lock()
+
+
+def _host_threads() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, HOST_SPLIT_MAX_THREADS))
+
+
 def bon_law_host(logp, N):
     """:func:`bon_law` on the CPU backend, bit for bit, with the permutation done in numpy.
 
@@ -539,14 +561,42 @@ def bon_law_host(logp, N):
     order (:func:`cumsum_host`), then in XLA N log S at every boundary (:func:`_bon_NlogS`) and the
     law of every entry alone in its tie group (:func:`_bon_law_singletons`); tie groups of >= 2
     entries get (S_<=^N - S_<^N) / size from their two boundaries (:func:`_bon_group_law`); scatter
-    back.
+    back. Tables of at least :data:`HOST_SPLIT_MIN_SIZE` entries are cut into row blocks computed
+    on threads (one per usable core; the calling thread takes the first block).
 
     Args:
       logp: float64 [X, Y] log-probabilities, NaN-free (validated tables); N: float >= 1.
     Returns:
       numpy float64 [X, Y], the same bits as ``bon_law(logp, N)``.
     """
+    global _host_pool
     lp = np.ascontiguousarray(logp, dtype=np.float64)
+    X, Y = lp.shape
+    k = min(X, _host_threads()) if lp.size >= HOST_SPLIT_MIN_SIZE else 1
+    if k < 2:
+        return _bon_law_host_rows(lp, N)
+    with _host_pool_lock:
+        if _host_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _host_pool = ThreadPoolExecutor(HOST_SPLIT_MAX_THREADS - 1, thread_name_prefix="sharpsim-bon-law")
+    cuts = [X * i // k for i in range(k + 1)]
+    out = np.empty_like(lp)
+
+    def block(i):
+        out[cuts[i]:cuts[i + 1]] = _bon_law_host_rows(lp[cuts[i]:cuts[i + 1]], N)
+
+    # pool threads only run blocks (never submit), so a caller on any thread cannot deadlock them
+    futures = [_host_pool.submit(block, i) for i in range(1, k)]
+    block(0)
+    for f in futures:
+        f.result()
+    return out
+
+
+def _bon_law_host_rows(lp, N):
+    """:func:`bon_law_host` on one block of rows, in the calling thread."""
+    lp = np.ascontiguousarray(lp, dtype=np.float64)
     X, Y = lp.shape
     if lp.size == 0:
         return np.zeros((X, Y))

@@ -181,3 +181,47 @@ def test_host_path_equals_jit_on_drawn_tables(table, N):
     with np.errstate(divide="ignore"):
         lp = np.log(table)
     _assert_host_equals_jit(lp, Ns=(N,))
+
+
+@pytest.mark.parametrize("X, Y, threads", [(5, 33, 2), (7, 100, 3), (2, 257, 8), (40, 64, 3)])
+def test_host_path_split_over_threads_equals_one_block_and_jit(monkeypatch, X, Y, threads):
+    """Tables of at least HOST_SPLIT_MIN_SIZE entries are cut into row blocks computed on threads:
+    the same bits as one block and as the jitted law (here forced on small tables)."""
+    rng = np.random.default_rng(77 * X + Y)
+    lp = _table(rng, X, Y)
+    one = core._bon_law_host_rows(lp, 3.0)
+    monkeypatch.setattr(core, "HOST_SPLIT_MIN_SIZE", 1)
+    monkeypatch.setattr(core, "_host_threads", lambda: threads)
+    calls = []
+    rows = core._bon_law_host_rows
+    monkeypatch.setattr(core, "_bon_law_host_rows", lambda a, N: calls.append(a.shape[0]) or rows(a, N))
+    split = core.bon_law_host(lp, 3.0)
+    assert sorted(calls) == sorted(X * (i + 1) // min(X, threads) - X * i // min(X, threads)
+                                   for i in range(min(X, threads)))
+    np.testing.assert_array_equal(_bits(split), _bits(one))
+    np.testing.assert_array_equal(_bits(split), _bits(core.bon_law(jnp.asarray(lp), 3.0)))
+
+
+def test_host_path_split_raises_a_block_error_in_the_caller(monkeypatch):
+    monkeypatch.setattr(core, "HOST_SPLIT_MIN_SIZE", 1)
+    monkeypatch.setattr(core, "_host_threads", lambda: 2)
+
+    def boom(a, N):
+        raise RuntimeError("block failed")
+
+    monkeypatch.setattr(core, "_bon_law_host_rows", boom)
+    with pytest.raises(RuntimeError, match="block failed"):
+        core.bon_law_host(np.log(np.full((4, 3), 1 / 3)), 2.0)
+
+
+def test_host_path_default_split_on_a_table_at_the_threshold(monkeypatch):
+    X = 512
+    Y = core.HOST_SPLIT_MIN_SIZE // X
+    lp = _table(np.random.default_rng(5), X, Y)
+    monkeypatch.setattr(core, "_host_threads", lambda: 2)  # as on CI's 2 cores, whatever this machine has
+    calls = []
+    rows = core._bon_law_host_rows
+    monkeypatch.setattr(core, "_bon_law_host_rows", lambda a, N: calls.append(a.shape) or rows(a, N))
+    got = core.bon_law_host(lp, 16.0)
+    assert calls == [(X // 2, Y), (X // 2, Y)]
+    np.testing.assert_array_equal(_bits(got), _bits(core.bon_law(jnp.asarray(lp), 16.0)))
