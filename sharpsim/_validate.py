@@ -220,12 +220,13 @@ def check_log_table(value, name: str) -> np.ndarray:
 
 
 def log_table_of(obj, name: str) -> np.ndarray:
-    """Log-probability table ``[X, Y]`` of a model or a probability table."""
+    """Log-probability table ``[X, Y]`` of a model or a probability table.
+
+    A table is validated and logged by :func:`checked_log_table`: ``np.log(check_table(obj, name))``
+    bit for bit, with check_table's errors, in fewer passes over the table."""
     if is_model(obj):
         return np.asarray(obj.log_table(), dtype=np.float64)
-    table = check_table(obj, name)
-    with np.errstate(divide="ignore"):
-        return np.log(table)
+    return checked_log_table(obj, name)
 
 
 def mu_of(mu, obj, num_prompts: int, name: str = "mu") -> np.ndarray:

@@ -195,7 +195,9 @@ def _dpo_tabular(arrays, pairs, beta, key):
     return _uniform_rows(jnp.where(live[:, None], q, 0.0), live)
 
 
-TabularClass.arrays = property(lambda self: {"shape_x": jnp.zeros(self.X), "shape_y": jnp.zeros(self.Y)})
+# numpy placeholders (only their shapes are read, inside the jitted learners): an eager jnp.zeros
+# would build an XLA program for every new X and Y
+TabularClass.arrays = property(lambda self: {"shape_x": np.zeros(self.X), "shape_y": np.zeros(self.Y)})
 
 
 # --------------------------------------------------------------------------- finite

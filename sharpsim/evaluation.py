@@ -79,14 +79,14 @@ def tabular_star_columns(logp):
     path). This reads the table, so it belongs to the *evaluator*, never to the learner
     (DESIGN.md: evaluation is exact against the table; learning is only through the oracle).
     """
-    star = np.asarray(core.argmax_set(jnp.asarray(logp)))
+    star = np.asarray(core.argmax_set(core.to_device(logp)))
     size = star.sum(axis=-1)
     if size.max() > 2:
         return None
     Y = star.shape[1]
     a = np.argmax(star, axis=-1)
     b = Y - 1 - np.argmax(star[:, ::-1], axis=-1)
-    return jnp.asarray(a), jnp.asarray(b), jnp.asarray(size == 2)
+    return core.to_device(a), core.to_device(b), core.to_device(size == 2)
 
 
 def tabular_sft_error_core(x, y, w, star_a, star_b, two, delta, mu, Y):

@@ -46,6 +46,7 @@ from ._validate import (
     mu_of,
     pow_size,
 )
+from .core import to_device
 
 # MAX_ENUMERATION (defined in sharpsim._validate, exported as sharpsim.MAX_ENUMERATION): the
 # largest X * V^H (number of table entries, 512 MiB in float64) that ``log_table`` enumerates, and
@@ -167,15 +168,15 @@ class _TableModel:
         Y = int(np.shape(table)[1])
         check_size(xs.size * Y, f"the gathered rows len(x) * Y = {xs.size} * {Y}", "sample fewer prompts at a time")
         check_size(xs.size * num, f"the draws len(x) * num = {xs.size} * {num}", "draw fewer samples at a time")
-        lt = jnp.asarray(table)
-        return _sample_rows(key, lt[jnp.asarray(xs)], num)
+        # the rows gathered in numpy (eager JAX indexing builds several XLA programs per batch shape)
+        return _sample_rows(key, to_device(np.asarray(table)[xs]), num)
 
     def sample_prompts(self, key, n: int) -> jnp.ndarray:
         """n prompts x ~ mu, int [n]."""
         check_key(key)
         n = check_int(n, "n")
         check_size(n, f"n = {n} prompts", "draw fewer prompts at a time")
-        return jax.random.choice(key, self.num_prompts, shape=(n,), p=jnp.asarray(self.mu))
+        return jax.random.choice(key, self.num_prompts, shape=(n,), p=to_device(self.mu))
 
 
 @jax.jit
@@ -399,7 +400,7 @@ class AutoregressiveLM(_TableModel):
         xb = np.broadcast_to(x[:, None], (x.shape[0], num))
         for h in range(1, self.H + 1):
             rows = self._cond[h - 1][xb, self._ctx_index(tokens, h)]  # [B, num, V]
-            draw = jax.random.categorical(keys[h - 1], jnp.asarray(rows), axis=-1)
+            draw = jax.random.categorical(keys[h - 1], to_device(rows), axis=-1)
             tokens[..., h - 1] = np.asarray(draw)
         return tokens
 

@@ -256,7 +256,7 @@ def search_preimages(probs, cols):
     +inf for unbounded ends; lo >= hi where no v draws the column).
     """
     probs = np.asarray(probs, dtype=np.float64)
-    cdf = np.asarray(_cumsum_rows(jnp.asarray(probs)))
+    cdf = np.asarray(_cumsum_rows(core.to_device(probs)))
     last_live = probs.shape[1] - 1 - np.argmax(probs[:, ::-1] > 0, axis=-1)
     lo, hi = _search_preimages(cdf, last_live, cols)
     return cdf[:, -1].copy(), lo, hi
@@ -511,10 +511,13 @@ class Oracle:
     """
 
     def __init__(self, base, mu=None):
-        self._logp = jnp.asarray(log_table_of(base, "base"))
+        self._logp = core.to_device(log_table_of(base, "base"))
+        # a host view of the same buffer: the public methods gather log pi_base(y|x) in numpy, not
+        # with eager JAX indexing (which builds a handful of XLA programs for every batch shape)
+        self._logp_host = np.asarray(self._logp)
         mu = mu_of(mu, base, self._logp.shape[0])
         with np.errstate(divide="ignore"):
-            self._log_mu = jnp.asarray(np.log(mu))
+            self._log_mu = core.to_device(np.log(mu))
         self.reset()
 
     # sizes are public: the learner knows X and Y
@@ -542,7 +545,7 @@ class Oracle:
             raise TypeError("x must be a 1-D integer array of prompt indices")
         if (x < 0).any() or (x >= self.X).any():
             raise ValueError(f"prompt indices x must lie in [0, {self.X})")
-        return jnp.asarray(x, dtype=jnp.int32)
+        return core.to_device(x.astype(np.int32))  # converted in numpy: jnp.asarray(x, int32) is an XLA program
 
     def sample_prompts(self, key, n: int) -> np.ndarray:
         """n prompts x ~ mu, int [n]."""
@@ -554,7 +557,7 @@ class Oracle:
         """``num`` draws y ~ pi_base(.|x) per prompt -> (y int [B, num], log pi_base(y|x) [B, num])."""
         num = check_int(num, "num")
         x = self._check_x(x)
-        xs = jnp.repeat(x, num)
+        xs = core.to_device(np.repeat(np.asarray(x), num))
         y, lp = sample_rows_core(key, self._logp, xs)
         self.queries += int(xs.shape[0])
         B = int(x.shape[0])
@@ -571,17 +574,18 @@ class Oracle:
         if shortcut:
             y = _bon_shortcut_rows(key, self._logp, x, float(N))
         else:
-            y, _ = best_of_n_table_core(key, self._logp, jnp.asarray(x), jnp.zeros(N))
+            y, _ = best_of_n_table_core(key, self._logp, x, jnp.zeros(N))
         self.queries += N * int(x.shape[0])
-        return np.asarray(y), np.asarray(self._logp[x, y])
+        return np.asarray(y), self._logp_host[np.asarray(x), np.asarray(y)]
 
     def adaptive(self, key, x, mu_stop: float, max_draws: int = MAX_DRAWS):
         """Adaptive best-of-N with Eq. (10) -> (y [B], log pi_base(y|x) [B], draws [B]); charges sum(draws)."""
         mu_stop = check_positive(mu_stop, "mu_stop")
         x = self._check_x(x)
         y, k = _adaptive_rows(key, self._logp, x, mu_stop, max_draws)
-        self.queries += int(jnp.sum(k))
-        return np.asarray(y), np.asarray(self._logp[x, y]), np.asarray(k)
+        k = np.asarray(k)
+        self.queries += int(k.sum())
+        return np.asarray(y), self._logp_host[np.asarray(x), np.asarray(y)], k
 
     def evaluate(self, x, y) -> np.ndarray:
         """log pi_base(y|x) at arbitrary (x, y): XPO's extended access (footnote 7), counted in
@@ -593,7 +597,7 @@ class Oracle:
         if (y < 0).any() or (y >= self.Y).any():
             raise ValueError(f"response indices y must lie in [0, {self.Y})")
         self.extended_queries += int(x.shape[0])
-        return np.asarray(self._logp[x, jnp.asarray(y)])
+        return self._logp_host[np.asarray(x), y]
 
     # -- learners' trial cores ---------------------------------------------------------
     def run(self, core, key, *args, **kwargs):

@@ -190,9 +190,9 @@ def _guide_table(flat, total, Y):
     if Y > 1 and not bool(np.all(cdf[:, 1:] >= cdf[:, :-1])):
         return None
     q = (np.arange(L + 1, dtype=np.float64) / L)[None, :] * tot[:, None]
-    g = np.asarray(_count_le_all_rows(flat, jnp.asarray(q), jnp.zeros(Y)))
+    g = np.asarray(_count_le_all_rows(flat, core.to_device(q), jnp.zeros(Y)))
     width = int((g[:, 1:] - g[:, :-1]).max())
-    return jnp.asarray(g.astype(np.int32).reshape(-1)), width.bit_length()
+    return core.to_device(g.astype(np.int32).reshape(-1)), width.bit_length()
 _bon_pick_jit = jax.jit(_bon_pick)
 
 
@@ -261,7 +261,7 @@ def table_arrays(lp: np.ndarray) -> TableArrays:
     lp = np.ascontiguousarray(lp, dtype=np.float64)
 
     def build(guide):
-        dev = jnp.asarray(lp)
+        dev = core.to_device(lp)
         flat, total = _flat_cdf(dev)
         return TableArrays(_snap_table(dev), flat, total,
                            _guide_table(flat, total, lp.shape[1]) if guide else None)
@@ -305,7 +305,7 @@ def best_of_n(key, base, x, N) -> BoNResult:
         "use best_of_n_exact (same law, cost independent of N) or fewer prompts at a time",
     )
     t = table_arrays(lp_np)  # cached per table: no copy, snap, cumulative sum or guide per call
-    xj = jnp.asarray(x)
+    xj = core.to_device(x)
     if t.guide is None:
         draws, k2 = _bon_draw_flat_jit(key, t.flat, t.total, xj, N, lp_np.shape[1])
     else:

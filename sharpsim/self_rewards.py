@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import logsumexp
 from scipy.special import gammaln, roots_legendre, xlogy
@@ -418,7 +417,7 @@ _snap_rows = jax.jit(jax.vmap(core.snap_ties))
 
 def _win_rows(lp, law):
     """sum_y law(y) [S_<(y) + S_=(y)/2] per row, levels = tie groups of core.snap_ties."""
-    snapped = np.asarray(_snap_rows(jnp.asarray(lp)))
+    snapped = np.asarray(_snap_rows(core.to_device(lp)))
     p = np.exp(lp)
     out = np.zeros(lp.shape[0])
     for x in range(lp.shape[0]):

@@ -17,10 +17,11 @@ import numpy as np
 from .. import bounds
 from .._validate import check_int, check_open_unit, check_positive
 from ..classes import MLE_CORES, counts_core
+from ..core import to_device
 from ..evaluation import error_core
 from ..oracle import Oracle, adaptive_draws_core, capacity
-from ..sampling import MAX_DRAWS
 from ..quantities import adaptive_coverage
+from ..sampling import MAX_DRAWS
 from .result import Batch, LearnerResult, Trial
 
 __all__ = ["adaptive_core", "adaptive_sft_sharpening", "adaptive_batch", "adaptive_prescription", "MAX_DRAWS"]
@@ -84,7 +85,7 @@ def adaptive_batch(problem, cls, trials, delta, *, n=None, mu_stop=None, max_dra
     n = check_int(n, "n")
     mu_stop = math.log(2.0 / delta) if mu_stop is None else float(mu_stop)
     cls = problem.class_for("adaptive", mu_stop) if cls is None else cls
-    logp, log_mu, mu = jnp.asarray(problem.logp), jnp.asarray(problem.log_mu), jnp.asarray(problem.mu)
+    logp, log_mu, mu = to_device(problem.logp), to_device(problem.log_mu), to_device(problem.mu)
     n_cap = capacity(n)
 
     def fn(ks):

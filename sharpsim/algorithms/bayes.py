@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..core import to_device
 from ..oracle import prompts_core, sample_rows_core
 
 __all__ = ["simulate_bayes"]
@@ -55,7 +56,7 @@ def _bayes_batch(keys, logp, log_mu, m, star_index, m_cap, M):
 def simulate_bayes(problem, key, m: int, trials: int, m_cap: int) -> np.ndarray:
     """Per-trial per-coordinate error fractions of the Bayes learner with m queries (N = 1)."""
     keys = jax.random.split(key, trials)
-    star = jnp.asarray(problem.info["index"])
+    star = to_device(problem.info["index"])
     per = max(1, min(trials, CHUNK_ELEMENTS // m_cap))
     out = []
     for s in range(0, trials, per):
@@ -63,6 +64,6 @@ def simulate_bayes(problem, key, m: int, trials: int, m_cap: int) -> np.ndarray:
         live = ks.shape[0]
         if live < per:
             ks = jnp.concatenate([ks, keys[: per - live]])
-        e = _bayes_batch(ks, jnp.asarray(problem.logp), jnp.asarray(problem.log_mu), m, star, m_cap, problem.info["M"])
+        e = _bayes_batch(ks, to_device(problem.logp), to_device(problem.log_mu), m, star, m_cap, problem.info["M"])
         out.append(np.asarray(e)[:live])
     return np.concatenate(out)

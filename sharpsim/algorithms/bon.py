@@ -83,7 +83,7 @@ def _bon_batch(keys, logp, log_mu, N):
 def bon_batch(problem, cls, trials, delta, *, N=None, chunk=None, **_):
     """The engine's plan for inference-time BoN trials at size N: a :class:`Batch`."""
     N = check_int(N, "N")
-    logp, log_mu = jnp.asarray(problem.logp), jnp.asarray(problem.log_mu)
+    logp, log_mu = core.to_device(problem.logp), core.to_device(problem.log_mu)
 
     def fn(ks):
         return _bon_batch(ks, logp, log_mu, float(N))

@@ -17,6 +17,7 @@ import numpy as np
 from .. import bounds
 from .._validate import check_int, check_positive
 from ..classes import DPO_CORES, FiniteClass
+from ..core import to_device
 from ..evaluation import error_core
 from ..oracle import Oracle, capacity, pair_draws_core
 from ..quantities import concentrability, margin
@@ -75,7 +76,7 @@ def dpo_batch(problem, cls, trials, delta, *, n=None, beta=None, chunk=None, **_
     n = check_int(n, "n")
     beta = check_positive(beta, "beta")
     cls = problem.class_for("dpo", beta) if cls is None else cls
-    logp, log_mu, mu = jnp.asarray(problem.logp), jnp.asarray(problem.log_mu), jnp.asarray(problem.mu)
+    logp, log_mu, mu = to_device(problem.logp), to_device(problem.log_mu), to_device(problem.mu)
     n_cap = capacity(n)
 
     def fn(ks):

@@ -213,7 +213,7 @@ def _fast_tables(logp, N, hits):
         _FAST_CACHE.move_to_end(key)
         return out
     star = tabular_star_columns(lp)
-    bounds = jnp.asarray(star_hits_bounds(lp, N, star)) if hits and star is not None else None
+    bounds = core.to_device(star_hits_bounds(lp, N, star)) if hits and star is not None else None
     out = _FAST_CACHE[key] = (star, bounds)
     while len(_FAST_CACHE) > FAST_CACHE_SIZE:
         _FAST_CACHE.popitem(last=False)
@@ -235,7 +235,7 @@ def _bon_law_table(logp, N):
     lp = np.asarray(logp, dtype=np.float64)
     if core.bon_law_prefers_host(lp.size):
         return core.bon_law_host(lp, N)
-    return np.asarray(core.bon_law(jnp.asarray(lp), N))
+    return np.asarray(core.bon_law(core.to_device(lp), N))
 
 
 def _sft_counts_map(keys, logp, mu, n, N, delta, star, per):
@@ -291,7 +291,7 @@ def sft_batch(problem, cls, trials, delta, *, n=None, N=None, literal=False, fas
     n, N = check_int(n, "n"), check_int(N, "N")
     cls = problem.class_for("sft", N) if cls is None else cls
     sizes = {"n": n, "N": N}
-    logp, log_mu, mu = jnp.asarray(problem.logp), jnp.asarray(problem.log_mu), jnp.asarray(problem.mu)
+    logp, log_mu, mu = core.to_device(problem.logp), core.to_device(problem.log_mu), core.to_device(problem.mu)
     if not isinstance(counts, (bool, np.bool_)):
         raise TypeError(f"counts must be True or False, got {counts!r}")
     if counts:

@@ -47,6 +47,7 @@ import numpy as np
 from .. import bounds
 from .._validate import check_int, check_open_unit, check_positive
 from ..classes import LOG_TABLE_FNS, PROJECTIONS
+from ..core import to_device
 from ..evaluation import error_core
 from ..optim import fista
 from ..oracle import Oracle, draw_from_rows, prompts_core
@@ -259,7 +260,7 @@ def xpo_batch(problem, cls, trials, delta, *, T=None, beta=None, alpha=None, eps
     T = check_int(T, "T")
     beta = check_positive(beta, "beta")
     cls = problem.class_for("xpo") if cls is None else cls
-    logp, log_mu, mu = jnp.asarray(problem.logp), jnp.asarray(problem.log_mu), jnp.asarray(problem.mu)
+    logp, log_mu, mu = to_device(problem.logp), to_device(problem.log_mu), to_device(problem.mu)
     if alpha is None:
         alpha = default_alpha(cls, beta, T, eps, delta, rho)
     smooth = float(getattr(cls, "L", 1.0))
