@@ -53,8 +53,9 @@ import numpy as np
 from jax.scipy.special import logsumexp
 
 from ._validate import check_int, check_positive, log_table_of
-from .optim import fista
+from .core import to_device
 from .models import TabularLM
+from .optim import fista
 from .quantities import bon_law, log_tilted
 
 __all__ = [
@@ -223,7 +224,7 @@ class FiniteClass(_Class):
         shapes = {lt.shape for lt in logs}
         if len(shapes) != 1:
             raise ValueError(f"tables must all have the same shape, got {sorted(shapes)}")
-        self.log_tables = jnp.asarray(np.stack(logs))
+        self.log_tables = to_device(np.stack(logs))
         self.K, self.X, self.Y = (int(s) for s in self.log_tables.shape)
 
     @property
@@ -406,8 +407,8 @@ class ProductClass(_Class):
             raise ValueError("rows of valid candidates must sum to 1")
         arr = np.where(valid[..., None], arr / np.where(sums > 0, sums, 1)[..., None], 1.0 / arr.shape[2])
         with np.errstate(divide="ignore"):
-            self.log_rows = jnp.asarray(np.log(arr))
-        self.valid = jnp.asarray(valid)
+            self.log_rows = to_device(np.log(arr))
+        self.valid = to_device(valid)
         self.X, self.K, self.Y = (int(s) for s in arr.shape)
 
     @property
@@ -460,10 +461,10 @@ class SpikeProductClass(_Class):
     kind = "spike"
 
     def __init__(self, log_hi, log_lo, support, cand):
-        self.log_hi = jnp.asarray(np.asarray(log_hi, dtype=np.float64))
-        self.log_lo = jnp.asarray(np.asarray(log_lo, dtype=np.float64))
-        self.support = jnp.asarray(np.asarray(support, dtype=bool))
-        self.cand = jnp.asarray(np.asarray(cand, dtype=bool))
+        self.log_hi = to_device(np.asarray(log_hi, dtype=np.float64))
+        self.log_lo = to_device(np.asarray(log_lo, dtype=np.float64))
+        self.support = to_device(np.asarray(support, dtype=bool))
+        self.cand = to_device(np.asarray(cand, dtype=bool))
         self.X, self.Y = (int(s) for s in self.support.shape)
         if not np.asarray(self.cand).any(axis=1).all():
             raise ValueError("cand must allow at least one candidate per prompt")
@@ -570,19 +571,19 @@ class LinearSoftmaxClass(_Class):
         phi = np.asarray(phi, dtype=np.float64)
         if phi.ndim != 3:
             raise ValueError(f"phi must have shape [X, Y, d], got {phi.shape}")
-        self.phi = jnp.asarray(phi)
+        self.phi = to_device(phi)
         self.B = check_positive(B, "B")
         X, Y, self.d = phi.shape
         self.X, self.Y = int(X), int(Y)
         lz = np.full((X, Y), -math.log(Y)) if log_pi_zero is None else np.asarray(log_pi_zero, dtype=np.float64)
-        self.log_pi_zero = jnp.asarray(lz)
+        self.log_pi_zero = to_device(lz)
         self.steps = check_int(steps, "steps")
         self.L = float(max(np.max(np.sum(phi * phi, axis=-1)), 1e-12))
 
     @property
     def arrays(self):
         return {"phi": self.phi, "log_pi_zero": self.log_pi_zero, "B": jnp.asarray(self.B),
-                "L": jnp.asarray(self.L), "steps": jnp.zeros(self.steps)}
+                "L": jnp.asarray(self.L), "steps": np.zeros(self.steps)}
 
     def log_table(self, theta) -> np.ndarray:
         return np.asarray(_linear_log_table(self.arrays, jnp.asarray(theta)))
@@ -669,7 +670,7 @@ class ARLinearSoftmaxClass(_Class):
     kind = "arlinear"
 
     def __init__(self, phi, B, steps: int = 800):
-        self.phi = [jnp.asarray(np.asarray(p, dtype=np.float64)) for p in phi]
+        self.phi = [to_device(np.asarray(p, dtype=np.float64)) for p in phi]
         self.H = len(self.phi)
         self.X, _, self.V, self.d = (int(s) for s in self.phi[0].shape)
         self.Y = self.V**self.H
@@ -680,7 +681,7 @@ class ARLinearSoftmaxClass(_Class):
     @property
     def arrays(self):
         return {"phi": tuple(self.phi), "B": jnp.asarray(self.B), "L": jnp.asarray(self.L),
-                "steps": jnp.zeros(self.steps)}
+                "steps": np.zeros(self.steps)}
 
     def log_table(self, thetas) -> np.ndarray:
         return np.asarray(_ar_log_table(self.arrays, jnp.asarray(thetas)))
@@ -747,7 +748,7 @@ class BoxTabularClass(_Class):
 
     @property
     def arrays(self):
-        return {"R": jnp.asarray(self.R), "shape": jnp.zeros((self.X, self.Y)), "steps": jnp.zeros(self.steps)}
+        return {"R": jnp.asarray(self.R), "shape": np.zeros((self.X, self.Y)), "steps": np.zeros(self.steps)}
 
     def log_table(self, u) -> np.ndarray:
         return np.asarray(_box_log_table(self.arrays, jnp.asarray(u)))
