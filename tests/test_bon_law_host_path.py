@@ -105,7 +105,7 @@ def test_ties_may_be_sorted_in_any_order():
     np.testing.assert_array_equal(_bits(back), _bits(core.bon_law(jnp.asarray(lp), 3.0)))
 
 
-@pytest.mark.parametrize("min_size", [0, core.HOST_PATH_MIN_SIZE])
+@pytest.mark.parametrize("min_size", [0, core.HOST_PATH_MIN_SIZE, 10**6])  # 10**6: the jitted path
 def test_public_bon_law_takes_the_host_path_for_large_tables(monkeypatch, min_size):
     assert core.bon_law_prefers_host(core.HOST_PATH_MIN_SIZE)  # the test machines compute on the CPU
     assert not core.bon_law_prefers_host(core.HOST_PATH_MIN_SIZE - 1)
