@@ -79,23 +79,20 @@ HOST_STEPS = (
 
 def _host_pieces(lp):
     """{piece: fn} for the steps of core.bon_law_host on lp (inputs of each step precomputed)."""
-    import jax
-
     from sharpsim import core
 
     order, asc = core.sort_rows_host(lp)
-    asc_dev = jax.device_put(asc)
-    p = np.asarray(core._exp(asc_dev))
+    p = core._exp(asc)
     A, D = core._cumsums(p)
-    NlogS, _ = core._bon_NlogS(A, D, asc_dev, N_BON)
-    law = np.asarray(core._bon_law_singletons(NlogS, asc_dev)).reshape(-1)
+    NlogS, _ = core._bon_NlogS(A, D, asc, N_BON)
+    law = core._bon_law_singletons(NlogS, asc).reshape(-1)
     out = np.empty(lp.size)
-    steps = (
+    steps = (  # each step returns numpy arrays (the XLA ones wait for their results)
         lambda: core.sort_rows_host(lp),
-        lambda: np.asarray(core._exp(asc_dev)),
+        lambda: core._exp(asc),
         lambda: core._cumsums(p),
-        lambda: jax.block_until_ready(core._bon_NlogS(A, D, asc_dev, N_BON)),
-        lambda: np.asarray(core._bon_law_singletons(NlogS, asc_dev)),
+        lambda: core._bon_NlogS(A, D, asc, N_BON),
+        lambda: core._bon_law_singletons(NlogS, asc),
         lambda: out.__setitem__(order, law),
     )
     return dict(zip(HOST_STEPS, steps))

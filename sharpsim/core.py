@@ -518,11 +518,11 @@ def _resort_runs(key, asc, order, mask, descent) -> bool:
     return True
 
 
-_exp = jax.jit(jnp.exp)
+_exp_2d = jax.jit(jnp.exp)
 
 
 @jax.jit
-def _bon_NlogS(A, D, asc, N):
+def _bon_NlogS_2d(A, D, asc, N):
     """First XLA step of :func:`bon_law_host` on sorted rows asc [X, Y]; A, D running sums [X, >= Y].
 
     Returns N log S [X, Y + 1] (S: mass of the k smallest, k = 0..Y) and ``cont`` bool [X, Y - 1]:
@@ -538,13 +538,112 @@ def _bon_NlogS(A, D, asc, N):
 
 
 @jax.jit
+def _bon_law_singletons_2d(NlogS, asc):
+    level = _bon_level(NlogS[:, 1:], NlogS[:, :-1])
+    return jnp.where(jnp.isneginf(asc), 0.0, level)  # level / size with size 1
+
+
+# The same three steps on flat arrays padded to a few sizes (HOST_FLAT_MAX_SIZE): every operation
+# is elementwise once the row structure (the zero boundary, the reversal of D, the row total, the
+# neighbours) is laid out in numpy, so one program per padded size serves every table shape.
+
+@jax.jit
+def _exp_flat(a):
+    return jnp.exp(a)
+
+
+@jax.jit
+def _NlogS_flat(A, Drev, r, N):
+    """N log S from A (mass of the k smallest), Drev (of the Y - k largest) and r = 1 / row total, [n].
+
+    Multiplied by the reciprocal, not divided by the total: XLA:CPU compiles the shaped kernel's (and
+    the jitted path's) division by the row total, broadcast along the row, into a multiplication by
+    its reciprocal (a division by a full array of totals differs in the last bit; found by
+    tests/test_bon_law_host_path.py). The reciprocal comes from numpy, an IEEE division as XLA's.
+    """
+    t = Drev * r
+    s = A * r
+    return _rounded_product(N, jnp.where(t < 0.5, jnp.log1p(-jnp.minimum(t, 1.0)), jnp.log(s)))
+
+
+@jax.jit
+def _cont_flat(lo, hi):
+    return hi - lo <= tie_tol(hi)
+
+
+@jax.jit
+def _singletons_flat(a, b, asc):
+    return jnp.where(jnp.isneginf(asc), 0.0, _bon_level(a, b))
+
+
+HOST_FLAT_MAX_SIZE = 1 << 16
+"""Up to this many entries per array, :func:`bon_law_host`'s XLA steps run on flat copies padded
+to a power of two (at least 256): a handful of compiled programs for all small tables, instead of
+three per table shape (~0.25 s each to compile, ~0.07 s to trace and lower with a warm cache).
+Larger tables keep their shape (few shapes; the copies would cost more than compiling saves)."""
+
+
+def _flat_padded(parts, fill):
+    """The arrays ``parts`` (same size n) raveled and padded with ``fill`` to the bucket of n."""
+    n = parts[0].size
+    size = max(256, 1 << (n - 1).bit_length())
+    out = []
+    for p in parts:
+        buf = np.full(size, fill)
+        buf[:n] = p.reshape(-1)
+        out.append(buf)
+    return out
+
+
+def _use_flat(n: int) -> bool:
+    return n <= HOST_FLAT_MAX_SIZE
+
+
+def _exp(asc):
+    """exp of the sorted rows [X, Y], in XLA (the jitted path's exp, bit for bit)."""
+    if not _use_flat(asc.size):
+        return np.asarray(_exp_2d(asc))
+    (a,) = _flat_padded([asc], 0.0)
+    return np.asarray(_exp_flat(a))[: asc.size].reshape(asc.shape)
+
+
+def _bon_NlogS(A, D, asc, N):
+    """First XLA step of :func:`bon_law_host` on sorted rows asc [X, Y]; A, D running sums [X, >= Y].
+
+    Returns N log S [X, Y + 1] (S: mass of the k smallest, k = 0..Y) and ``cont`` bool [X, Y - 1]:
+    entry i + 1 is tied with entry i (the gap test of :func:`tie_groups_sorted`). The products
+    N log S are rounded (:func:`_rounded_product`), as in :func:`bon_law`, and leave this step
+    before the level formula uses them (:func:`_bon_law_singletons`, :func:`_bon_group_law`).
+    Small tables: flat padded kernels (:data:`HOST_FLAT_MAX_SIZE`), the same operations elementwise.
+    """
+    X, Y = asc.shape
+    if not _use_flat(X * (Y + 1)):
+        NlogS, cont = _bon_NlogS_2d(A, D, asc, N)
+        return np.asarray(NlogS), np.asarray(cont)
+    Aext = np.zeros((X, Y + 1))
+    Aext[:, 1:] = A[:, :Y]
+    Drev = np.zeros((X, Y + 1))
+    Drev[:, :Y] = D[:, Y - 1::-1]  # D reversed: mass of the Y - k largest at boundary k (0 at k = Y)
+    with np.errstate(divide="ignore"):
+        r = np.repeat(1.0 / D[:, Y - 1], Y + 1)  # 1 / row total (see _NlogS_flat)
+    a, d, rr = _flat_padded([Aext, Drev, r], 1.0)
+    NlogS = np.asarray(_NlogS_flat(a, d, rr, N))[: X * (Y + 1)].reshape(X, Y + 1)
+    if Y < 2:
+        return NlogS, np.zeros((X, max(Y - 1, 0)), dtype=bool)
+    lo, hi = _flat_padded([asc[:, :-1], asc[:, 1:]], 0.0)
+    cont = np.asarray(_cont_flat(lo, hi))[: X * (Y - 1)].reshape(X, Y - 1)
+    return NlogS, cont
+
+
 def _bon_law_singletons(NlogS, asc):
     """Law in sorted order [X, Y] of every entry alone in its tie group (boundaries i, i + 1; size 1).
 
     Entries of larger tie groups get their law from :func:`_bon_group_law` instead.
     """
-    level = _bon_level(NlogS[:, 1:], NlogS[:, :-1])
-    return jnp.where(jnp.isneginf(asc), 0.0, level)  # level / size with size 1
+    if not _use_flat(asc.size):
+        return np.asarray(_bon_law_singletons_2d(NlogS, asc))
+    a, b, v = _flat_padded([NlogS[:, 1:], NlogS[:, :-1], asc], 0.0)
+    return np.asarray(_singletons_flat(a, b, v))[: asc.size].reshape(asc.shape)
 
 
 @jax.jit
@@ -621,10 +720,9 @@ def _bon_law_host_rows(lp, N):
     if lp.size == 0:
         return np.zeros((X, Y))
     order, asc = sort_rows_host(lp)
-    asc_dev = jax.device_put(asc)
-    A, D = _cumsums(np.asarray(_exp(asc_dev)))
-    NlogS, cont = _bon_NlogS(A, D, asc_dev, N)
-    law = _bon_law_singletons(NlogS, asc_dev)
+    A, D = _cumsums(_exp(asc))
+    NlogS, cont = _bon_NlogS(A, D, asc, N)
+    law = _bon_law_singletons(NlogS, asc)
     tied = np.flatnonzero(np.asarray(cont))  # pair j ties entry j + j // (Y - 1) + 1 to its left
     out = np.empty_like(lp)
     out.reshape(-1)[order] = np.asarray(law).reshape(-1)
