@@ -46,17 +46,19 @@ i.e. a relative difference of about 1e-12 (|log p| = 700 still gives 7e-10).
 
 
 def to_device(a):
-    """A host array on JAX's default device, unchanged: the dtype and bits of ``np.asarray(a)``.
+    """A device copy of a host array: the dtype and bits of ``np.asarray(a)``, as ``jnp.asarray``.
 
-    ``jax.device_put`` copies the buffer; ``jnp.asarray`` of a numpy array traces, lowers and
-    compiles (or fetches from the compilation cache) an identity program for every new shape and
-    dtype, about 10 to 30 ms each, which added up over the many table shapes of a catalogue run.
-    JAX arrays (and tracers) pass through. For numpy arrays, not Python scalars (jnp.asarray makes
-    those weakly typed).
+    ``jnp.asarray`` of a numpy array traces, lowers and compiles (or fetches from the compilation
+    cache) an identity program for every new shape and dtype, about 10 to 30 ms each, which added up
+    over the many table shapes of a catalogue run; ``jax.device_put`` builds none. It is handed a
+    private numpy copy: on the CPU backend device_put may share the buffer it is given, and even with
+    ``may_alias=False`` it copies asynchronously, so a write to the caller's array right after the
+    call could reach the device array (seen in the tests). JAX arrays (and tracers) pass through. For
+    numpy arrays, not Python scalars (jnp.asarray makes those weakly typed).
     """
     if isinstance(a, jax.Array):
         return a
-    return jax.device_put(np.asarray(a))
+    return jax.device_put(np.array(a, copy=True))
 
 
 def tie_tol(logv):

@@ -511,10 +511,13 @@ class Oracle:
     """
 
     def __init__(self, base, mu=None):
-        self._logp = core.to_device(log_table_of(base, "base"))
-        # a host view of the same buffer: the public methods gather log pi_base(y|x) in numpy, not
-        # with eager JAX indexing (which builds a handful of XLA programs for every batch shape)
-        self._logp_host = np.asarray(self._logp)
+        # the oracle's own read-only copy of the table, which its device array shares (one buffer):
+        # the public methods gather log pi_base(y|x) from it in numpy, not with eager JAX indexing
+        # (which builds a handful of XLA programs for every batch shape)
+        lt = np.array(log_table_of(base, "base"), dtype=np.float64)
+        lt.flags.writeable = False
+        self._logp_host = lt
+        self._logp = jax.device_put(lt, may_alias=True)
         mu = mu_of(mu, base, self._logp.shape[0])
         with np.errstate(divide="ignore"):
             self._log_mu = core.to_device(np.log(mu))

@@ -108,6 +108,20 @@ def test_evaluate_gathers_on_the_host_without_building_xla_programs(key):
     assert o.extended_queries == 14
 
 
+def test_the_oracle_keeps_its_own_copy_of_the_table(key):
+    """Changing the caller's table after building the oracle changes nothing it reveals."""
+    p = TABLE.copy()
+    o = Oracle(p, MU)
+    x = np.array([0, 1, 2, 1])
+    y, lp = o.best_of_n(key, x, 3)
+    p[:] = 1.0 / p.shape[1]  # the caller reuses its array
+    np.testing.assert_array_equal(o.evaluate(x, y), LOGTAB[x, y])
+    np.testing.assert_array_equal(lp, LOGTAB[x, y])
+    y2, lp2 = o.best_of_n(key, x, 3)  # the device table did not change either: same key, same draws
+    np.testing.assert_array_equal(y2, y)
+    np.testing.assert_array_equal(lp2, lp)
+
+
 def test_bad_inputs():
     o = Oracle(TABLE, MU)
     with pytest.raises(ValueError, match="prompt indices"):

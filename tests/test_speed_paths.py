@@ -300,3 +300,28 @@ def test_best_of_n_guided_and_plain_paths_equal_the_table_core():
         np.testing.assert_array_equal(sharpsim.best_of_n(key, lm, x, 9).y, ref)
     finally:
         sampling._SNAP_CACHE_MAX_ENTRIES = saved
+
+
+@pytest.mark.parametrize("a", [np.arange(7.0) - 3.5, np.arange(12, dtype=np.int32).reshape(3, 4),
+                               np.array([[True, False]]), np.array([-0.0, np.inf, -np.inf, 5e-324])])
+def test_to_device_copies_without_building_a_program(a):
+    """core.to_device: jnp.asarray's result (dtype, bits, a copy the caller's later writes do not
+    reach) without the identity program jnp.asarray traces for every new shape."""
+    src = a.copy()
+    traced = []
+
+    def listen(event, duration, **kw):
+        if event.endswith("jaxpr_trace_duration"):
+            traced.append(kw.get("fun_name"))
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        d = core.to_device(src)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+    assert traced == []
+    want = jnp.asarray(a)
+    assert d.dtype == want.dtype and d.shape == want.shape and not d.weak_type
+    src[...] = src.flat[0]  # the caller changes its array afterwards
+    np.testing.assert_array_equal(np.asarray(d).view(np.uint8), np.asarray(want).view(np.uint8))
+    assert core.to_device(d) is d  # JAX arrays pass through
