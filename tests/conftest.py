@@ -126,6 +126,21 @@ def rng():
     return np.random.default_rng(20241202)
 
 
+@pytest.fixture
+def traced():
+    """The names of the functions JAX traces while the test runs, in order (its jaxpr-trace events;
+    ``traced.clear()`` starts the record afresh): a program built is a name here."""
+    names = []
+
+    def listen(event, duration, **kw):
+        if event.endswith("jaxpr_trace_duration"):
+            names.append(kw.get("fun_name"))
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    yield names
+    jax.monitoring.unregister_event_duration_listener(listen)
+
+
 @pytest.fixture(scope="session")
 def quick_catalogue(tmp_path_factory):
     """The whole catalogue run once in quick mode through the command line (what CI smoke-tests; see

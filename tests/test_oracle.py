@@ -83,28 +83,19 @@ def test_counters_and_revealed_values(key):
     assert o.counts() == {"queries": 0, "extended_queries": 0, "prompts": 0}
 
 
-def test_evaluate_gathers_on_the_host_without_building_xla_programs(key):
+def test_evaluate_gathers_on_the_host_without_building_xla_programs(traced):
     """The oracle's log pi_base(y|x) lookups are numpy gathers: a batch of a new size traces no JAX
     program (eager JAX indexing built about eight XLA programs per batch shape, traced, lowered and
     looked up in the compilation cache on every run)."""
     o = Oracle(TABLE, MU)
-    traced = []
-
-    def listen(event, duration, **kw):
-        if event.endswith("jaxpr_trace_duration"):
-            traced.append(kw.get("fun_name"))
-
-    jax.monitoring.register_event_duration_secs_listener(listen)
-    try:
-        for B in (3, 11):  # batch sizes no other test uses
-            x = np.arange(B) % 3
-            y = (np.arange(B) * 7) % 5
-            e = o.evaluate(x, y)
-            np.testing.assert_array_equal(e, LOGTAB[x, y])
-            assert e.flags.writeable and e.dtype == np.float64
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listen)
-    assert traced == [], f"evaluate traced JAX programs: {traced}"
+    traced.clear()
+    for B in (3, 11):  # batch sizes no other test uses
+        x = np.arange(B) % 3
+        y = (np.arange(B) * 7) % 5
+        e = o.evaluate(x, y)
+        assert traced == [], f"evaluate traced JAX programs: {traced}"
+        np.testing.assert_array_equal(e, LOGTAB[x, y])
+        assert e.flags.writeable and e.dtype == np.float64
     assert o.extended_queries == 14
 
 
