@@ -683,7 +683,8 @@ def bon_law_host(logp, N):
     law of every entry alone in its tie group (:func:`_bon_law_singletons`); tie groups of >= 2
     entries get (S_<=^N - S_<^N) / size from their two boundaries (:func:`_bon_group_law`); scatter
     back. Tables of at least :data:`HOST_SPLIT_MIN_SIZE` entries are cut into row blocks computed
-    on threads (one per usable core; the calling thread takes the first block).
+    on threads (one per usable core; the calling thread takes the first block); the XLA steps of
+    small tables run on flat padded copies, a few programs for all shapes (:data:`HOST_FLAT_MAX_SIZE`).
 
     Args:
       logp: float64 [X, Y] log-probabilities, NaN-free (validated tables); N: float >= 1.
