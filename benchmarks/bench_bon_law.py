@@ -163,7 +163,7 @@ def bench_bon_law(cfg):
             "host_steps_sum_x_of_sort (floor of this design)": host_floor / sort_t,
             "speedup_vs_numpy_at_the_floor": med["numpy"] / host_floor,
         }
-        threads = min(X, core._host_threads()) if lp.size >= core.HOST_SPLIT_MIN_SIZE else 1
+        threads = core.host_row_blocks(X, lp.size)
         if threads > 1:  # row blocks on threads: the floor is the steps' sum over the threads
             ratios[f"host_steps_sum_over_{threads}_threads_x_of_sort (floor with the row split)"] = (
                 host_floor / threads / sort_t)

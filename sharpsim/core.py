@@ -675,6 +675,21 @@ def _host_threads() -> int:
     return max(1, min(cores, HOST_SPLIT_MAX_THREADS))
 
 
+def host_row_blocks(X: int, size: int) -> int:
+    """How many row blocks (threads) :func:`bon_law_host` cuts a table of X rows and ``size``
+    entries into: one per usable core for at least :data:`HOST_SPLIT_MIN_SIZE` entries, else 1."""
+    return min(X, _host_threads()) if size >= HOST_SPLIT_MIN_SIZE else 1
+
+
+def bon_law_numpy(lp, N):
+    """``bon_law(lp, N)`` as numpy float64 [X, Y] by the faster exact path, the same bits either way:
+    :func:`bon_law_host` on the CPU backend (:func:`bon_law_prefers_host`), else the jitted
+    :func:`bon_law`. lp: float64 [X, Y] log-probabilities (validated); N: float >= 1."""
+    if bon_law_prefers_host(lp.size):
+        return bon_law_host(lp, N)
+    return np.asarray(bon_law(to_device(lp), N))
+
+
 def bon_law_host(logp, N):
     """:func:`bon_law` on the CPU backend, bit for bit, with the permutation done in numpy.
 
@@ -694,7 +709,7 @@ def bon_law_host(logp, N):
     global _host_pool
     lp = np.ascontiguousarray(logp, dtype=np.float64)
     X, Y = lp.shape
-    k = min(X, _host_threads()) if lp.size >= HOST_SPLIT_MIN_SIZE else 1
+    k = host_row_blocks(X, lp.size)
     if k < 2:
         return _bon_law_host_rows(lp, N)
     with _host_pool_lock:

@@ -237,9 +237,7 @@ def bon_law(base, N) -> np.ndarray:
     """
     N = check_int(N, "N", minimum=1)
     lp = _base(base)
-    if core.bon_law_prefers_host(lp.size):  # CPU backend: same bits, sorted in numpy
-        return core.bon_law_host(lp, bon_N_float(N))
-    return np.asarray(core.bon_law(lp, bon_N_float(N)))
+    return core.bon_law_numpy(lp, bon_N_float(N))  # CPU backend: sorted in numpy, the same bits
 
 
 def _rows_not_normalised(lt: np.ndarray) -> np.ndarray:

@@ -57,6 +57,7 @@ def simulate_bayes(problem, key, m: int, trials: int, m_cap: int) -> np.ndarray:
     """Per-trial per-coordinate error fractions of the Bayes learner with m queries (N = 1)."""
     keys = jax.random.split(key, trials)
     star = to_device(problem.info["index"])
+    logp, log_mu = to_device(problem.logp), to_device(problem.log_mu)  # once, not per chunk
     per = max(1, min(trials, CHUNK_ELEMENTS // m_cap))
     out = []
     for s in range(0, trials, per):
@@ -64,6 +65,6 @@ def simulate_bayes(problem, key, m: int, trials: int, m_cap: int) -> np.ndarray:
         live = ks.shape[0]
         if live < per:
             ks = jnp.concatenate([ks, keys[: per - live]])
-        e = _bayes_batch(ks, to_device(problem.logp), to_device(problem.log_mu), m, star, m_cap, problem.info["M"])
+        e = _bayes_batch(ks, logp, log_mu, m, star, m_cap, problem.info["M"])
         out.append(np.asarray(e)[:live])
     return np.concatenate(out)

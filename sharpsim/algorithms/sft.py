@@ -226,16 +226,7 @@ def star_hits_bounds(logp, N, star):
     b marked only where |y*(x)| = 2. Not cached (:func:`_fast_tables` caches it)."""
     cols = np.stack([np.asarray(star[0]), np.asarray(star[1])], axis=1)
     mask = np.stack([np.ones(cols.shape[0], bool), np.asarray(star[2])], axis=1)
-    return hits_bounds(_bon_law_table(logp, float(N)), cols, mask)
-
-
-def _bon_law_table(logp, N):
-    """pi^BoN_N of a log table as numpy [X, Y], the bits of ``core.bon_law(logp, N)`` (the host path
-    on the CPU backend for large tables, :func:`sharpsim.core.bon_law_host`, tested bit-identical)."""
-    lp = np.asarray(logp, dtype=np.float64)
-    if core.bon_law_prefers_host(lp.size):
-        return core.bon_law_host(lp, N)
-    return np.asarray(core.bon_law(core.to_device(lp), N))
+    return hits_bounds(core.bon_law_numpy(np.asarray(logp, dtype=np.float64), float(N)), cols, mask)
 
 
 def _sft_counts_map(keys, logp, mu, n, N, delta, star, per):
