@@ -91,8 +91,10 @@ def bench_reproduce(cfg):
         ],
         "notes": (
             "Each figure is one fresh process (one sample, not a median: the runs take minutes). "
-            "compile_share = (cold - warm) / cold is the time the persistent cache saves, i.e. a lower "
-            "bound on the share spent compiling (tracing and lowering still happen on a warm run). "
+            "compile_share = (cold - warm) / cold is the time the persistent caches save (JAX's cache of XLA "
+            "executables and sharpsim.aot's executables keyed by the call, which also skips tracing and "
+            "lowering of sharpsim's jitted functions on a warm run; JAX's eager operations are still traced), "
+            "i.e. a lower bound on the share spent compiling. "
             f"Persistent cache size after the runs: {cache_mib:.1f} MiB."
         ),
     }

@@ -43,6 +43,7 @@ import optax
 from scipy import stats
 
 import sharpsim as s
+from sharpsim import aot
 from sharpsim.classes import counts_core
 from sharpsim.instances.toy import answer_correct, perturb, toy_task
 from sharpsim.oracle import Oracle
@@ -117,7 +118,7 @@ def _metrics(params, base_lt, correct, mu):
     return jnp.stack([acc, acc_g, ll, ll_g])
 
 
-@partial(jax.jit, static_argnames=("steps",))
+@partial(aot.jit, static_argnames=("steps",))
 def finetune(params0, counts, base_lt, correct, mu, lr, steps):
     """Full-batch Adam (``optax.adam``, b1 = 0.9, b2 = 0.999, eps = 1e-8) on -(1/n) sum counts * log pi_theta from
     params0; returns the metrics [steps + 1, 4] (row t: after t steps)."""
@@ -139,7 +140,7 @@ def finetune(params0, counts, base_lt, correct, mu, lr, steps):
     return jnp.concatenate([_metrics(params0, base_lt, correct, mu)[None], traj], axis=0)
 
 
-@partial(jax.jit, static_argnames=("steps",))
+@partial(aot.jit, static_argnames=("steps",))
 def _finetune_seeds(params0, counts, base_lt, correct, mu, lr, steps):
     """:func:`finetune` for a batch of data seeds, counts [S, X, Y] -> [S, steps + 1, 4]."""
     return jax.vmap(lambda cn: finetune(params0, cn, base_lt, correct, mu, lr, steps))(counts)

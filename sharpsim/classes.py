@@ -52,6 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import logsumexp
 
+from . import aot
 from ._validate import check_int, check_positive, log_table_of
 from .core import to_device
 from .models import TabularLM
@@ -80,7 +81,7 @@ count as tied (decision D2). Not :data:`sharpsim.core.TIE_RTOL` (1e-12), which t
 of responses; objectives are sums of many logs, so their rounding is larger."""
 
 
-@partial(jax.jit, static_argnames=("X", "Y"))
+@partial(aot.jit, static_argnames=("X", "Y"))
 def counts_core(x, y, w, X, Y):
     """counts[x, y] = sum_i w_i 1{x_i = x, y_i = y}, float [X, Y]."""
     return jnp.zeros((X, Y)).at[x, y].add(w)
@@ -171,14 +172,14 @@ def _row_divide(a, tot):
     return a / jax.lax.optimization_barrier(jnp.broadcast_to(tot[:, None], a.shape))
 
 
-@jax.jit
+@aot.jit
 def _mle_tabular(arrays, counts, key):
     tot = jnp.sum(counts, axis=-1)
     q = _row_divide(counts, jnp.where(tot > 0, tot, 1.0))
     return _uniform_rows(q, tot > 0)
 
 
-@jax.jit
+@aot.jit
 def _dpo_tabular_seen(pairs, beta, X, Y):
     x, y, y2, lp, lp2, w = pairs
     seen = jnp.zeros((X.shape[0], Y.shape[0]), dtype=bool).at[x, y].max(w > 0).at[x, y2].max(w > 0)
@@ -247,7 +248,7 @@ def _finite_pick(vals):
     return jnp.argmax(mask)  # lowest tied index
 
 
-@jax.jit
+@aot.jit
 def _mle_finite(arrays, counts, key):
     lt = arrays["log_tables"]
     ll = jnp.sum(_xlogy(counts[None], lt), axis=(1, 2))
@@ -263,7 +264,7 @@ def _dpo_residuals(lq, pairs, beta):
     return beta * diff - (1.0 + beta) * (lp - lp2), w
 
 
-@jax.jit
+@aot.jit
 def _dpo_finite(arrays, pairs, beta, key):
     lt = arrays["log_tables"]
 
@@ -423,7 +424,7 @@ class ProductClass(_Class):
         return f"ProductClass(X={self.X}, K={self.K}, Y={self.Y})"
 
 
-@jax.jit
+@aot.jit
 def _mle_product(arrays, counts, key):
     lr, valid = arrays["log_rows"], arrays["valid"]
     ll = jnp.sum(_xlogy(counts[:, None, :], lr), axis=-1)  # [X, K]
@@ -431,7 +432,7 @@ def _mle_product(arrays, counts, key):
     return jnp.exp(jnp.take_along_axis(lr, k[:, None, None], axis=1)[:, 0])
 
 
-@jax.jit
+@aot.jit
 def _dpo_product(arrays, pairs, beta, key):
     lr, valid = arrays["log_rows"], arrays["valid"]
     x, y, y2, lp, lp2, w = pairs
@@ -497,7 +498,7 @@ def _spike_rows(arrays):
     return jax.vmap(lambda c: _spike_table(arrays, jnp.full(arrays["support"].shape[0], c)), out_axes=1)(jnp.arange(Y))
 
 
-@jax.jit
+@aot.jit
 def _mle_spike(arrays, counts, key):
     lh, lo, sup, cand = arrays["log_hi"], arrays["log_lo"], arrays["support"], arrays["cand"]
     S = jnp.sum(jnp.where(sup, counts, 0.0), axis=-1, keepdims=True)
@@ -610,7 +611,7 @@ def _linear_mle_theta(arrays, counts):
                   arrays["L"], arrays["steps"].shape[0])
 
 
-@jax.jit
+@aot.jit
 def _mle_linear(arrays, counts, key):
     return jnp.exp(_linear_log_table(arrays, _linear_mle_theta(arrays, counts)))
 
@@ -647,7 +648,7 @@ def _constrained_lstsq(A, b, w, B):
     return jnp.where(n0 <= B, t0, _ball(tc, B))
 
 
-@jax.jit
+@aot.jit
 def _dpo_linear(arrays, pairs, beta, key):
     x, y, y2, lp, lp2, w = pairs
     phi, lz = arrays["phi"], arrays["log_pi_zero"]
@@ -704,7 +705,7 @@ def _ar_log_table(arrays, thetas):
     return L
 
 
-@jax.jit
+@aot.jit
 def _mle_arlinear(arrays, counts, key):
     tot = jnp.maximum(jnp.sum(counts), 1.0)
     H, d = len(arrays["phi"]), arrays["phi"][0].shape[-1]
@@ -716,7 +717,7 @@ def _mle_arlinear(arrays, counts, key):
     return jnp.exp(_ar_log_table(arrays, th))
 
 
-@jax.jit
+@aot.jit
 def _dpo_arlinear(arrays, pairs, beta, key):
     w = pairs[5]
     tot = jnp.maximum(jnp.sum(w), 1.0)
@@ -764,7 +765,7 @@ def _box_log_table(arrays, u):
     return u - logsumexp(u, axis=-1, keepdims=True)
 
 
-@jax.jit
+@aot.jit
 def _mle_box(arrays, counts, key):
     tot = jnp.maximum(jnp.sum(counts), 1.0)
     R = arrays["R"]
@@ -776,7 +777,7 @@ def _mle_box(arrays, counts, key):
     return jnp.exp(_box_log_table(arrays, u))
 
 
-@jax.jit
+@aot.jit
 def _dpo_box(arrays, pairs, beta, key):
     w = pairs[5]
     tot = jnp.maximum(jnp.sum(w), 1.0)
@@ -805,7 +806,7 @@ MLE_CORES = {
 """kind -> jit-able ``(arrays, counts [X, Y], key) -> probability table [X, Y]``."""
 
 DPO_CORES = {
-    "tabular": jax.jit(_dpo_tabular),
+    "tabular": aot.jit(_dpo_tabular),
     "finite": _dpo_finite,
     "product": _dpo_product,
     "spike": _dpo_spike,

@@ -32,6 +32,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import logsumexp
 
+from . import aot
+
 NEG_INF = -jnp.inf
 
 TIE_RTOL = 1e-12
@@ -179,7 +181,7 @@ def _masked_lse(logv, mask, axis=-1):
 # --------------------------------------------------------------------------- argmax sets
 
 
-@jax.jit
+@aot.jit
 def argmax_set(logp, gamma=0.0):
     """y*_gamma(x) = {y : p(y|x) >= (1-gamma) max_y' p(y'|x)}  (SPEC 3.1, 3.3).  bool [X, Y].
 
@@ -191,13 +193,13 @@ def argmax_set(logp, gamma=0.0):
     return logp >= thr - tie_tol(thr)
 
 
-@jax.jit
+@aot.jit
 def log_argmax_mass(logq, logp, gamma=0.0):
     """log policy(y*_gamma(x) | x) with the argmax set taken from ``logp``.  [X]."""
     return _masked_lse(logq, argmax_set(logp, gamma))
 
 
-@jax.jit
+@aot.jit
 def coverage(logp, mu, gamma=0.0, p=1.0):
     """C_cov,gamma,p = (E_mu[ p_base(y*_gamma(x)|x)^(-p) ])^(1/p)  (SPEC Eq. 6, 3.3), in log space."""
     lm = log_argmax_mass(logp, logp, gamma)
@@ -205,14 +207,14 @@ def coverage(logp, mu, gamma=0.0, p=1.0):
     return jnp.exp(logsumexp(logmu - p * lm) / p)
 
 
-@jax.jit
+@aot.jit
 def adaptive_coverage(logp, mu):
     """C-bar_cov = E_mu[ 1 / max_y p(y|x) ]  (SPEC 3.4, Appendix D)."""
     logmu = jnp.where(mu > 0, jnp.log(jnp.where(mu > 0, mu, 1.0)), NEG_INF)
     return jnp.exp(logsumexp(logmu - jnp.max(logp, axis=-1)))
 
 
-@jax.jit
+@aot.jit
 def margin_per_prompt(logp, gamma=0.0):
     """Largest gamma_margin per prompt (SPEC 3.6, Assumption 4.2 / J.2).  [X].
 
@@ -227,13 +229,13 @@ def margin_per_prompt(logp, gamma=0.0):
     return jnp.expm1(diff)
 
 
-@jax.jit
+@aot.jit
 def margin(logp, mu, gamma=0.0):
     """min over prompts with mu > 0 of :func:`margin_per_prompt`."""
     return jnp.min(jnp.where(mu > 0, margin_per_prompt(logp, gamma), jnp.inf))
 
 
-@jax.jit
+@aot.jit
 def sharpness_error(logq, logp, delta, mu, gamma=0.0, strict=True):
     """P_{x~mu}[ q(y*_gamma(x)|x) < 1 - delta ]  (Definition 3.1; ``<=`` when ``strict`` is False)."""
     mass = jnp.exp(log_argmax_mass(logq, logp, gamma))
@@ -303,7 +305,7 @@ def _bon_row(lp, N):
     return jnp.zeros_like(lp).at[order].set(law_asc, unique_indices=True)
 
 
-@jax.jit
+@aot.jit
 def bon_law(logp, N):
     """Exact law of best-of-N with self-reward log p, uniform tie-breaking (SPEC 9 item 1, F1).
 
@@ -317,7 +319,7 @@ def bon_law(logp, N):
     return jax.vmap(_bon_row, in_axes=(0, None))(logp, N)
 
 
-bon_law_sorted = jax.jit(jax.vmap(_bon_sorted_row, in_axes=(0, None)))
+bon_law_sorted = aot.jit(jax.vmap(_bon_sorted_row, in_axes=(0, None)), name="sharpsim.core.bon_law_sorted")
 """Best-of-N law of rows already sorted ascending, [X, Y] -> [X, Y] in sorted order (jitted).
 
 ``bon_law(lp, N)`` is ``bon_law_sorted(asc, N)`` put back in place, for ``asc`` the rows of ``lp``
@@ -400,7 +402,7 @@ def cumsum_host(p):
     return w
 
 
-_xla_cumsum = jax.jit(lambda p: jnp.cumsum(p, axis=-1))
+_xla_cumsum = aot.jit(lambda p: jnp.cumsum(p, axis=-1))
 
 
 @functools.cache
@@ -520,10 +522,10 @@ def _resort_runs(key, asc, order, mask, descent) -> bool:
     return True
 
 
-_exp_2d = jax.jit(jnp.exp)
+_exp_2d = aot.jit(jnp.exp)
 
 
-@jax.jit
+@aot.jit
 def _bon_NlogS_2d(A, D, asc, N):
     """First XLA step of :func:`bon_law_host` on sorted rows asc [X, Y]; A, D running sums [X, >= Y].
 
@@ -539,7 +541,7 @@ def _bon_NlogS_2d(A, D, asc, N):
     return _rounded_product(N, logS), cont
 
 
-@jax.jit
+@aot.jit
 def _bon_law_singletons_2d(NlogS, asc):
     level = _bon_level(NlogS[:, 1:], NlogS[:, :-1])
     return jnp.where(jnp.isneginf(asc), 0.0, level)  # level / size with size 1
@@ -549,12 +551,12 @@ def _bon_law_singletons_2d(NlogS, asc):
 # is elementwise once the row structure (the zero boundary, the reversal of D, the row total, the
 # neighbours) is laid out in numpy, so one program per padded size serves every table shape.
 
-@jax.jit
+@aot.jit
 def _exp_flat(a):
     return jnp.exp(a)
 
 
-@jax.jit
+@aot.jit
 def _NlogS_flat(A, Drev, r, N):
     """N log S from A (mass of the k smallest), Drev (of the Y - k largest) and r = 1 / row total, [n].
 
@@ -568,12 +570,12 @@ def _NlogS_flat(A, Drev, r, N):
     return _rounded_product(N, jnp.where(t < 0.5, jnp.log1p(-jnp.minimum(t, 1.0)), jnp.log(s)))
 
 
-@jax.jit
+@aot.jit
 def _cont_flat(lo, hi):
     return hi - lo <= tie_tol(hi)
 
 
-@jax.jit
+@aot.jit
 def _singletons_flat(a, b, asc):
     return jnp.where(jnp.isneginf(asc), 0.0, _bon_level(a, b))
 
@@ -648,7 +650,7 @@ def _bon_law_singletons(NlogS, asc):
     return np.asarray(_singletons_flat(a, b, v))[: asc.size].reshape(asc.shape)
 
 
-@jax.jit
+@aot.jit
 def _bon_group_law(a, b, size):
     """Law of each member of a tie group of ``size`` >= 2 entries (never -inf) from a = N log S_<=,
     b = N log S_< of the group, [G] -> [G]."""
@@ -772,14 +774,14 @@ def _bon_law_host_rows(lp, N):
 # --------------------------------------------------------------------------- RLHF objects
 
 
-@jax.jit
+@aot.jit
 def tilted(logp, beta):
     """log pi*_beta with pi*_beta proportional to p^(1 + 1/beta)  (SPEC 6.1, F13).  [X, Y] (log)."""
     lt = (1.0 + 1.0 / beta) * logp
     return lt - logsumexp(lt, axis=-1, keepdims=True)
 
 
-@jax.jit
+@aot.jit
 def tilted_stable(logp, beta):
     """log pi*_beta for any beta > 0, normalised in every row, in log space (SPEC 6.1, F13).  [X, Y].
 
@@ -803,7 +805,7 @@ def tilted_stable(logp, beta):
     return lt - logsumexp(lt, axis=-1, keepdims=True)
 
 
-@jax.jit
+@aot.jit
 def concentrability(logq, logr, mu, beta=1.0):
     """C_{q/r;beta} = E_{x~mu, y~q}[ (q(y|x)/r(y|x))^beta ]  (SPEC Eq. 9).
 
@@ -816,7 +818,7 @@ def concentrability(logq, logr, mu, beta=1.0):
     return _mu_mean(mu, jnp.sum(terms, axis=-1))
 
 
-@jax.jit
+@aot.jit
 def kl_per_prompt(logq, logr):
     """KL(q(.|x) || r(.|x)) per prompt, 0 log 0 = 0.  [X]."""
     live = ~jnp.isneginf(logq)
@@ -824,25 +826,25 @@ def kl_per_prompt(logq, logr):
     return jnp.sum(jnp.where(live, jnp.exp(logq) * diff, 0.0), axis=-1)
 
 
-@jax.jit
+@aot.jit
 def kl(logq, logr, mu):
     """E_mu KL(q(.|x) || r(.|x))  (natural log)."""
     return _mu_mean(mu, kl_per_prompt(logq, logr))
 
 
-@jax.jit
+@aot.jit
 def hellinger_sq_per_prompt(logq, logr):
     """Unnormalised squared Hellinger distance sum_y (sqrt q - sqrt r)^2 per prompt, in [0, 2]."""
     return jnp.sum((jnp.exp(0.5 * logq) - jnp.exp(0.5 * logr)) ** 2, axis=-1)
 
 
-@jax.jit
+@aot.jit
 def hellinger_sq(logq, logr, mu):
     """E_mu D_H^2(q(.|x), r(.|x)), unnormalised (range [0, 2], SPEC 2.2)."""
     return _mu_mean(mu, hellinger_sq_per_prompt(logq, logr))
 
 
-@jax.jit
+@aot.jit
 def regularized_value(logq, logp, beta, mu):
     """J_beta(q) = E_q[log p] - beta KL(q || p)  (SPEC 6.4, r = log pi_base)."""
     live = ~jnp.isneginf(logq)
@@ -850,7 +852,7 @@ def regularized_value(logq, logp, beta, mu):
     return _mu_mean(mu, reward) - beta * kl(logq, logp, mu)
 
 
-@jax.jit
+@aot.jit
 def dpo_residual(logq, logp, beta):
     """Residual of the squared DPO loss, Eq. (8) of the paper (SPEC 6.2).  [X, Y, Y].
 

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import core
+from . import aot, core
 
 __all__ = ["failed_mass", "error_core", "tabular_star_columns", "tabular_sft_error_core",
            "tabular_sft_error_from_counts"]
@@ -53,7 +53,7 @@ def _row_sums_in_order(t):
     return jax.lax.fori_loop(0, t.shape[1], body, jnp.zeros(t.shape[:1], t.dtype))
 
 
-@jax.jit
+@aot.jit
 def error_core(q, logp, delta, mu):
     """P_{x~mu}[ q(y*(x)|x) <= 1 - delta ] for a probability table q [X, Y] (non-strict event, D5).
 

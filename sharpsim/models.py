@@ -32,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import logsumexp as np_logsumexp
 
+from . import aot
 from ._validate import (
     MAX_ENUMERATION,
     as_float_array,
@@ -179,7 +180,7 @@ class _TableModel:
         return jax.random.choice(key, self.num_prompts, shape=(n,), p=to_device(self.mu))
 
 
-@jax.jit
+@aot.jit
 def _sample_rows_impl(key, logp_rows, u):
     cdf = jnp.cumsum(jnp.exp(logp_rows), axis=-1)
     y = jax.vmap(lambda c, uu: jnp.searchsorted(c, uu * c[-1], side="right"))(cdf, u)
@@ -511,7 +512,7 @@ def _enumerate_impl(conds, ctx_lengths, V):
     return L
 
 
-_enumerate = jax.jit(_enumerate_impl, static_argnums=(1, 2))
+_enumerate = aot.jit(_enumerate_impl, static_argnums=(1, 2))
 
 
 class LinearSoftmax(_TableModel):

@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import core
+from . import aot, core
 from ._validate import check_int, check_positive, log_table_of, mu_of
 from .sampling import MAX_DRAWS, adaptive_one, best_of_n_table_core
 
@@ -213,7 +213,7 @@ def draw_from_rows(key, probs, rows):
     return jnp.minimum(y, last_live[rows])
 
 
-_cumsum_rows = jax.jit(lambda probs: jnp.cumsum(probs, axis=-1))
+_cumsum_rows = aot.jit(lambda probs: jnp.cumsum(probs, axis=-1))
 """The cumulative sums :func:`draw_from_rows` searches, [R, Y] -> [R, Y] (the same XLA op)."""
 
 def _row_search_np(cdf, rows, v):
@@ -289,14 +289,14 @@ def _search_preimages(cdf, last_live, cols):
     return first[:, :K], first[:, K:]
 
 
-@partial(jax.jit, static_argnames=("n_cap",))
+@partial(aot.jit, static_argnames=("n_cap",))
 def prompts_core(key, log_mu, n_cap):
     """n_cap prompts x ~ mu (inverse CDF), int [n_cap]."""
     probs = jnp.exp(log_mu)[None, :]
     return draw_from_rows(key, probs, jnp.zeros((n_cap,), dtype=jnp.int32))
 
 
-@jax.jit
+@aot.jit
 def sample_rows_core(key, logp, x):
     """One response y ~ pi_base(.|x) per prompt in x -> (y [B], log pi_base(y|x) [B])."""
     y = draw_from_rows(key, jnp.exp(logp), x)
@@ -307,7 +307,7 @@ def _live(n, n_cap):
     return (jnp.arange(n_cap) < n).astype(jnp.float64)
 
 
-@partial(jax.jit, static_argnames=("n_cap",))
+@partial(aot.jit, static_argnames=("n_cap",))
 def bon_draws_core(key, logp, log_mu, n, N, n_cap):
     """SFT data through the exact best-of-N shortcut (SPEC 5.1, decision D1).
 
@@ -324,7 +324,7 @@ def bon_draws_core(key, logp, log_mu, n, N, n_cap):
     return Draws(x, y, logp[x, y], w, jnp.sum(draws), draws)
 
 
-@partial(jax.jit, static_argnames=("n_cap",))
+@partial(aot.jit, static_argnames=("n_cap",))
 def bon_hits_core(key, log_mu, bounds, n, N, n_cap):
     """:func:`bon_draws_core`'s draws, revealed only as which of K marked columns each one hit.
 
@@ -416,7 +416,7 @@ def bon_column_counts_core(key, mu, law_a, law_b, two, n):
     return c, ca, cb
 
 
-@partial(jax.jit, static_argnames=("n_cap", "N"))
+@partial(aot.jit, static_argnames=("n_cap", "N"))
 def bon_draws_literal_core(key, logp, log_mu, n, N, n_cap):
     """SFT data drawn literally: N responses per prompt, keep the most likely (uniform tie-break).
 
@@ -439,7 +439,7 @@ def _adaptive_one(key, lp_row, cdf, log_mu_stop, max_draws):
     return y, k
 
 
-@partial(jax.jit, static_argnames=("n_cap",))
+@partial(aot.jit, static_argnames=("n_cap",))
 def adaptive_draws_core(key, logp, log_mu, n, mu_stop, max_draws, n_cap):
     """Adaptive SFT data (SPEC 5.5): per live prompt draw until Eq. (10) stops, keep the best.
 
@@ -458,7 +458,7 @@ def adaptive_draws_core(key, logp, log_mu, n, mu_stop, max_draws, n_cap):
     return Draws(x, y, logp[x, y], w, jnp.sum(draws), draws)
 
 
-@partial(jax.jit, static_argnames=("n_cap",))
+@partial(aot.jit, static_argnames=("n_cap",))
 def pair_draws_core(key, logp, log_mu, n, n_cap):
     """DPO data (SPEC 6.2): x ~ mu and two independent y, y' ~ pi_base(.|x) per prompt.
 
@@ -473,12 +473,12 @@ def pair_draws_core(key, logp, log_mu, n, n_cap):
     return Pairs(x, y, y2, logp[x, y], logp[x, y2], w, (2 * jnp.sum(w)).astype(jnp.int64))
 
 
-@jax.jit
+@aot.jit
 def _bon_shortcut_rows(key, logp, x, N):
     return draw_from_rows(key, core.bon_law(logp, N), x)
 
 
-@jax.jit
+@aot.jit
 def _adaptive_rows(key, logp, x, mu_stop, max_draws):
     keys = jax.random.split(key, x.shape[0])
     cdf = jnp.cumsum(jnp.exp(logp), axis=-1)

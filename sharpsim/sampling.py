@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import core
+from . import aot, core
 from ._validate import check_int, check_key, check_positive, check_size, log_table_of
 
 __all__ = ["BoNResult", "best_of_n", "best_of_n_exact", "adaptive_best_of_n"]
@@ -56,7 +56,7 @@ def _check_prompts(x, X):
     return x
 
 
-@jax.jit
+@aot.jit
 def best_of_n_core(key, logp_rows, N_static_draws):
     """Literal best-of-N on rows [B, Y] with draws [B, N] pre-shaped by ``N_static_draws`` (a dummy [N] array).
 
@@ -161,12 +161,12 @@ def _bon_draw_guided(key, flat, total, guide, x, N, Y, steps):
     return jnp.minimum(draws, Y - 1), k2
 
 
-_bon_draw_jit = jax.jit(_bon_draw, static_argnums=3)
-_bon_draw_flat_jit = jax.jit(_bon_draw_flat, static_argnums=(4, 5))
-_bon_draw_guided_jit = jax.jit(_bon_draw_guided, static_argnums=(5, 6, 7))
+_bon_draw_jit = aot.jit(_bon_draw, static_argnums=3)
+_bon_draw_flat_jit = aot.jit(_bon_draw_flat, static_argnums=(4, 5))
+_bon_draw_guided_jit = aot.jit(_bon_draw_guided, static_argnums=(5, 6, 7))
 
 
-@jax.jit
+@aot.jit
 def _count_le_all_rows(flat, q, Y_static):
     """g [X, K'] = #{j : cdf[x, j] <= q[x, k]} for every row x, by :func:`_count_le_flat` (the
     reference search of the draws); ``Y_static`` a dummy [Y] array."""
@@ -193,10 +193,10 @@ def _guide_table(flat, total, Y):
     g = np.asarray(_count_le_all_rows(flat, core.to_device(q), jnp.zeros(Y)))
     width = int((g[:, 1:] - g[:, :-1]).max())
     return core.to_device(g.astype(np.int32).reshape(-1)), width.bit_length()
-_bon_pick_jit = jax.jit(_bon_pick)
+_bon_pick_jit = aot.jit(_bon_pick)
 
 
-@jax.jit
+@aot.jit
 def best_of_n_table_core(key, logp_table, x, N_static_draws):
     """Literal best-of-N for prompts x [B] of a table [X, Y]; N from the dummy ``N_static_draws`` [N].
 
@@ -225,10 +225,10 @@ def best_of_n_snapped_core(key, logp_table, snapped_table, x, N_static_draws):
     return _bon_pick_jit(k2, snapped_table, x, draws), draws
 
 
-_snap_table = jax.jit(jax.vmap(core.snap_ties))
+_snap_table = aot.jit(jax.vmap(core.snap_ties), name="sharpsim.sampling._snap_table")
 
 
-@jax.jit
+@aot.jit
 def _flat_cdf(logp_table):
     """(:func:`_pad_rows` of cumsum(exp(logp)), its rows' totals): the cumulative sums of
     :func:`_bon_draw`, computed by the same XLA ops (the same bits; tested through best_of_n)."""
@@ -315,7 +315,7 @@ def best_of_n(key, base, x, N) -> BoNResult:
     return BoNResult(np.asarray(y), np.full(B, N), np.zeros(B, dtype=bool))
 
 
-@jax.jit
+@aot.jit
 def _sample_from_law(key, law_rows):
     return jax.random.categorical(key, jnp.log(law_rows), axis=-1)
 
@@ -382,7 +382,7 @@ def adaptive_one(key, scores_row, cdf, log_mu_stop, max_draws):
     return y, k, truncated
 
 
-@jax.jit
+@aot.jit
 def adaptive_core(keys, logp_rows, log_mu_stop, max_draws):
     """Adaptive best-of-N on rows [B, Y] with one key per row -> (y [B], draws [B], truncated [B])."""
     cdf = jnp.cumsum(jnp.exp(logp_rows), axis=-1)

@@ -38,7 +38,7 @@ from jax.scipy.special import logsumexp
 from scipy.special import gammaln, roots_legendre, xlogy
 from scipy.special import logsumexp as np_logsumexp
 
-from . import core
+from . import aot, core
 from ._validate import (
     as_float_array,
     check_int,
@@ -65,7 +65,7 @@ __all__ = [
 # --------------------------------------------------------------------------- power
 
 
-@jax.jit
+@aot.jit
 def _power_core(logp, alpha):
     # the operations of core.tilted with the exponent alpha itself (same bits when
     # 1 + 1/beta == alpha exactly)
@@ -412,7 +412,7 @@ def bon_kl(base, N, mu=None) -> float:
     return float(core.kl(lq, lp, m))
 
 
-_snap_rows = jax.jit(jax.vmap(core.snap_ties))
+_snap_rows = aot.jit(jax.vmap(core.snap_ties), name="sharpsim.self_rewards._snap_rows")
 
 
 def _win_rows(lp, law):

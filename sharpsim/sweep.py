@@ -60,17 +60,26 @@ def compilation_cache_settings(path: str) -> dict:
             "jax_persistent_cache_min_entry_size_bytes": 0}
 
 
+AOT_SUBDIR = "sharpsim-aot"
+"""The folder, inside the compilation cache, of :mod:`sharpsim.aot`'s executables keyed by the call."""
+
+
 def enable_compilation_cache(path: str | None = None) -> str:
     """Turn on JAX's persistent compilation cache in ``path`` (default :func:`default_cache_dir`)
-    with :func:`compilation_cache_settings`. Idempotent per process."""
+    with :func:`compilation_cache_settings`, and sharpsim's cache of executables keyed by the call
+    (:mod:`sharpsim.aot`, in ``path/sharpsim-aot``: a warm process skips tracing and lowering too).
+    Idempotent per process."""
     global _CACHE_ON
     import jax
+
+    from . import aot
 
     path = path or default_cache_dir()
     if _CACHE_ON != path:
         os.makedirs(path, exist_ok=True)
         for name, value in compilation_cache_settings(path).items():
             jax.config.update(name, value)
+        aot.set_cache_dir(os.path.join(path, AOT_SUBDIR))
         _CACHE_ON = path
     return path
 
@@ -100,8 +109,9 @@ def memory_map_counts() -> tuple[int, int] | None:
 
 
 def release_compiled_if_near_map_limit(fraction: float = MAP_LIMIT_FRACTION) -> bool:
-    """Drop JAX's in-memory compiled executables (``jax.clear_caches()``) when this process holds
-    more than ``fraction`` of the kernel's limit on memory mappings; returns whether it did.
+    """Drop JAX's in-memory compiled executables (``jax.clear_caches()``, :func:`sharpsim.aot.clear`)
+    when this process holds more than ``fraction`` of the kernel's limit on memory mappings; returns
+    whether it did.
 
     Why: every live XLA:CPU executable holds its own ~25 memory mappings (its code and data
     sections), and a module-level jitted function keeps one executable per input shape for the
@@ -122,7 +132,10 @@ def release_compiled_if_near_map_limit(fraction: float = MAP_LIMIT_FRACTION) -> 
 
     import jax
 
+    from . import aot
+
     jax.clear_caches()
+    aot.clear()
     gc.collect()
     return True
 

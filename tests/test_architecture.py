@@ -18,7 +18,7 @@ PKG = ROOT / "sharpsim"
 EXP = ROOT / "experiments"
 
 LAYERS = {
-    0: ("_validate", "stats", "core", "optim"),
+    0: ("_validate", "stats", "core", "optim", "aot"),
     1: ("models", "generators", "ar_power"),
     2: ("quantities", "sampling", "evaluation", "bounds", "self_rewards"),
     3: ("oracle", "classes", "exact"),

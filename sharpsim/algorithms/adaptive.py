@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import bounds
+from .. import aot, bounds
 from .._validate import check_int, check_open_unit, check_positive
 from ..classes import MLE_CORES, counts_core
 from ..core import to_device
@@ -70,7 +70,7 @@ def adaptive_sft_sharpening(oracle: Oracle, cls, n: int, key, delta: float | Non
                           "draws": np.asarray(d.draws)[:n], "x": np.asarray(d.x)[:n]})
 
 
-@partial(jax.jit, static_argnames=("kind", "n_cap"))
+@partial(aot.jit, static_argnames=("kind", "n_cap"))
 def _adaptive_batch(keys, logp, log_mu, mu, n, mu_stop, max_draws, delta, arrays, kind, n_cap):
     def one(key):
         t = adaptive_core(key, logp, log_mu, n, mu_stop, max_draws, n_cap, arrays, kind)

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import aot
 from ..core import to_device
 from ..oracle import prompts_core, sample_rows_core
 
@@ -25,7 +26,7 @@ CHUNK_ELEMENTS = 1 << 22
 """Chunking: about this many draw slots per vmapped chunk of trials."""
 
 
-@partial(jax.jit, static_argnames=("m_cap", "M"))
+@partial(aot.jit, static_argnames=("m_cap", "M"))
 def _bayes_batch(keys, logp, log_mu, m, star_index, m_cap, M):
     """Per trial: m oracle draws (x ~ mu, one y ~ pi_base(.|x), log pi_base(y|x) revealed)
     -> the Bayes learner's j_hat_i -> the per-coordinate error fraction. ``star_index`` is used

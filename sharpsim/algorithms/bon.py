@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import bounds, core
+from .. import aot, bounds, core
 from .._validate import check_int
 from ..oracle import Oracle, capacity, draw_from_rows, prompts_core
 from ..quantities import argmax_mass
@@ -67,7 +67,7 @@ def inference_bon(oracle: Oracle, N: int, key, n: int = 1, shortcut: bool = True
     return LearnerResult(policy, N * n, 0, n, info)
 
 
-@jax.jit
+@aot.jit
 def _bon_batch(keys, logp, log_mu, N):
     """Inference-time BoN: per trial x ~ mu and one BoN answer; returns (fail 0/1, N, 0)."""
     star = core.argmax_set(logp)

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import bounds
+from .. import aot, bounds
 from .._validate import check_int, check_positive
 from ..classes import DPO_CORES, FiniteClass
 from ..core import to_device
@@ -61,7 +61,7 @@ def dpo_sharpening(oracle: Oracle, cls, n: int, beta: float, key) -> LearnerResu
     return LearnerResult(np.asarray(t.policy), int(t.queries), 0, n, {"n": n, "beta": beta})
 
 
-@partial(jax.jit, static_argnames=("kind", "n_cap"))
+@partial(aot.jit, static_argnames=("kind", "n_cap"))
 def _dpo_batch(keys, logp, log_mu, mu, n, beta, delta, arrays, kind, n_cap):
     def one(key):
         t = dpo_core(key, logp, log_mu, n, beta, n_cap, arrays, kind)

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import bounds, core
+from .. import aot, bounds, core
 from .._validate import check_int
 from ..classes import MLE_CORES, counts_core
 from ..evaluation import (
@@ -110,12 +110,12 @@ def sft_trial_core(key, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap, lite
     return error_core(t.policy, logp, delta, mu), t.queries.astype(jnp.float64), jnp.float64(0)
 
 
-@partial(jax.jit, static_argnames=("kind", "n_cap"))
+@partial(aot.jit, static_argnames=("kind", "n_cap"))
 def _sft_batch(keys, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap):
     return jax.vmap(lambda k: sft_trial_core(k, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap))(keys)
 
 
-@partial(jax.jit, static_argnames=("kind", "n_cap", "N"))
+@partial(aot.jit, static_argnames=("kind", "n_cap", "N"))
 def _sft_literal_batch(keys, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap):
     return jax.vmap(lambda k: sft_trial_core(k, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap, True))(keys)
 
@@ -147,8 +147,8 @@ def _sft_tabular_map(keys, logp, log_mu, mu, n, N, delta, star, n_cap, per, lite
     return tuple(o.reshape(-1) for o in out)
 
 
-_sft_tabular_scan = jax.jit(partial(_sft_tabular_map, literal=False), static_argnames=("n_cap", "per"))
-_sft_tabular_literal_scan = jax.jit(partial(_sft_tabular_map, literal=True), static_argnames=("n_cap", "per", "N"))
+_sft_tabular_scan = aot.jit(partial(_sft_tabular_map, literal=False), static_argnames=("n_cap", "per"))
+_sft_tabular_literal_scan = aot.jit(partial(_sft_tabular_map, literal=True), static_argnames=("n_cap", "per", "N"))
 
 
 def _sft_hits_map(keys, log_mu, bounds, mu, n, N, delta, two, Y, n_cap, per, packed):
@@ -185,7 +185,7 @@ def _sft_hits_map(keys, log_mu, bounds, mu, n, N, delta, two, Y, n_cap, per, pac
     return tuple(o.reshape(-1) for o in out)
 
 
-_sft_hits_scan = jax.jit(_sft_hits_map, static_argnames=("Y", "n_cap", "per", "packed"))
+_sft_hits_scan = aot.jit(_sft_hits_map, static_argnames=("Y", "n_cap", "per", "packed"))
 
 PACK_BITS = 21
 """Bits per count in :func:`_sft_hits_map`'s packed scatter (three counts in one int64), used while
@@ -256,7 +256,7 @@ def _sft_counts_map(keys, logp, mu, n, N, delta, star, per):
     return tuple(o.reshape(-1) for o in out)
 
 
-_sft_counts_scan = jax.jit(_sft_counts_map, static_argnames=("per",))
+_sft_counts_scan = aot.jit(_sft_counts_map, static_argnames=("per",))
 
 COUNTS_CHUNK = 256
 """Engine chunking: trials per vmapped chunk in the counts mode (a trial is O(X) work)."""

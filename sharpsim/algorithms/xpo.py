@@ -44,7 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import bounds
+from .. import aot, bounds
 from .._validate import check_int, check_open_unit, check_positive
 from ..classes import LOG_TABLE_FNS, PROJECTIONS
 from ..core import to_device
@@ -119,7 +119,7 @@ def xpo_core(key, logp, log_mu, arrays, params0, beta, alpha, weight, smooth, ki
                        n_val, inner_steps)
 
 
-@partial(jax.jit, static_argnames=("kind", "T_cap", "n_val", "inner_steps"))
+@partial(aot.jit, static_argnames=("kind", "T_cap", "n_val", "inner_steps"))
 def _xpo_padded(key, logp, log_mu, arrays, params0, beta, alpha, weight, smooth, T, kind, T_cap, n_val,
                 inner_steps):
     log_table = partial(LOG_TABLE_FNS[kind], arrays)
@@ -235,7 +235,7 @@ def xpo_trial(key, logp, log_mu, arrays, params0, beta, alpha, weight, smooth, k
     return Trial(policy, q, e, pr, (sel, J))
 
 
-@partial(jax.jit, static_argnames=("kind", "T_cap", "n_val", "inner_steps"))
+@partial(aot.jit, static_argnames=("kind", "T_cap", "n_val", "inner_steps"))
 def _xpo_batch(keys, logp, log_mu, mu, delta, arrays, params0, beta, alpha, weight, smooth, kind, T, n_val,
                inner_steps, T_cap):
     """T is traced (rounds t >= T are masked, see :func:`xpo_core`): one compilation per T_cap."""

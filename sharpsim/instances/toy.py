@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import logsumexp
 
+from .. import aot
 from .._validate import check_int, check_positive, check_real
 from ..models import AutoregressiveLM, TabularLM, encode
 
@@ -29,18 +30,18 @@ BUF = 2**17
 """Fixed size of the random buffers below: one compiled shape for every task and model."""
 
 
-@jax.jit
+@aot.jit
 def uniform_buffer(key):
     """BUF uniform(0, 1) float64 draws from ``key`` (one compiled shape)."""
     return jax.random.uniform(key, (BUF,), dtype=jnp.float64)
 
 
-@jax.jit
+@aot.jit
 def _normal_buf(key):
     return jax.random.normal(key, (BUF,), dtype=jnp.float64)
 
 
-@jax.jit
+@aot.jit
 def _loggamma_buf(key, alpha):
     return jax.random.loggamma(key, jnp.full((BUF,), alpha, dtype=jnp.float64))
 
