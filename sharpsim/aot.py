@@ -9,7 +9,7 @@ cache retrieval ~3.5 s of ~26 s). :func:`jit` wraps ``jax.jit`` and, once :func:
 named a folder, keys each call by what determines its program:
 
 * the function (module and qualified name) and a fingerprint of the sharpsim sources (every
-  ``.py`` file of the package: any edit is a new key);
+  ``.py`` file of the package, the linked ``experiments/`` included: any edit is a new key);
 * jax, jaxlib and numpy versions, the backend (platform, version, device kind) and JAX's trace
   context (the configuration values ``jax.jit`` itself keys on: x64, rank promotion, ...);
 * the pytree structure of the dynamic arguments, each leaf's shape, dtype and weak type, and the
@@ -17,15 +17,16 @@ named a folder, keys each call by what determines its program:
 
 On a miss it lowers and compiles through ``jax.jit``, serializes the executable before its first run
 (``jax.experimental.serialize_executable``; an XLA:CPU executable that has run once may no longer
-serialize), writes it under the folder (atomically), and keeps it in memory. An executable that
-JAX's own cache served is used but not written: XLA:CPU loses kernels when it serializes a loaded
-executable again (the file loads, the call fails), so such a program gets its file when it is next
-compiled afresh (after the sharpsim sources change, the JAX cache still serves the unchanged
-programs: those runs trace and lower as before, clearing the cache folder makes every program
-fresh again); on a later process's first call it loads the executable
-instead of tracing. The executable is the one ``jax.jit`` would have run for the same program, so
-results are bit for bit the same (tested: the cached and plain paths on every wrapped function the
-tests reach; the quick catalogue's results files).
+serialize), writes it under the folder (atomically) and keeps it in memory; a later process loads
+it at its first call instead of tracing. The executable is the one ``jax.jit`` would have run for
+the same program, so results are bit for bit the same (tested on the wrapped functions; the quick
+catalogue's results files are identical cold and warm).
+
+An executable that JAX's own cache served is used but not written: XLA:CPU loses kernels when it
+serializes a loaded executable again (the file loads, then the call fails). So after the sharpsim
+sources change, the programs JAX's cache still holds are traced and lowered as before until that
+folder is emptied; only freshly compiled programs get files. The folder is not pruned: each
+source fingerprint writes its own files.
 
 Everything else goes to ``jax.jit`` unchanged: no folder set (library use, ``SHARPSIM_NO_JAX_CACHE``),
 a call inside a transformation (tracers, or any trace active: the call is part of the outer
@@ -48,7 +49,7 @@ import numpy as np
 from jax._src.config import trace_context as _trace_context  # the configuration jax.jit keys its cache on
 from jax._src.core import trace_state_clean as _trace_state_clean  # True outside every transformation
 
-__all__ = ["jit", "set_cache_dir", "cache_dir", "clear", "stats"]
+__all__ = ["jit", "set_cache_dir", "cache_dir", "clear", "stats", "source_files"]
 
 _FORMAT = "sharpsim-aot-1"
 _DIR: list = [None]  # the folder of serialized executables, or None (off)
@@ -110,6 +111,17 @@ def _listen_for_xla_cache_hits():
             _LISTENING.append(True)
 
 
+def source_files() -> list:
+    """The package's ``.py`` files (paths relative to it, sorted) that the fingerprint reads, through
+    the ``sharpsim/experiments`` link to the catalogue."""
+    root = pathlib.Path(__file__).resolve().parent
+    out = []
+    for folder, dirs, names in os.walk(root, followlinks=True):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        out += [str(pathlib.Path(folder, n).relative_to(root)) for n in names if n.endswith(".py")]
+    return sorted(out)
+
+
 def _fingerprint() -> str:
     """SHA-256 over the package's ``.py`` files (relative path and bytes) and the versions that shape
     a program; computed once per process (~10 ms)."""
@@ -118,8 +130,8 @@ def _fingerprint() -> str:
 
         root = pathlib.Path(__file__).resolve().parent
         h = hashlib.sha256(_FORMAT.encode())
-        for p in sorted(root.rglob("*.py")):
-            h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
+        for rel in source_files():
+            h.update(rel.encode() + b"\0" + (root / rel).read_bytes() + b"\0")
         dev = jax.devices()[0]
         for part in (jax.__version__, jaxlib.__version__, np.__version__, dev.platform,
                      getattr(dev.client, "platform_version", ""), getattr(dev, "device_kind", "")):
@@ -128,6 +140,14 @@ def _fingerprint() -> str:
     return _FINGERPRINT[0]
 
 
+def _one_device() -> bool:
+    """Whether the process sees a single device (the executables are bound to it); asked once."""
+    if not _ONE_DEVICE:
+        _ONE_DEVICE.append(len(jax.devices()) == 1)
+    return _ONE_DEVICE[0]
+
+
+_ONE_DEVICE: list = []
 
 
 def _stable(value):
@@ -204,10 +224,12 @@ class _CachedJit:
         _INSTANCES.append(self)
 
     def __getattr__(self, name):  # lower, trace, eval_shape, clear_cache, ... of the jax.jit object
+        if name.startswith("__") or name in ("_jit", "_fun", "_mem", "_name", "_static", "_static_pos"):
+            raise AttributeError(name)  # (not set yet, e.g. while unpickling: no recursion)
         return getattr(self._jit, name)
 
-    def __get__(self, obj, objtype=None):  # as jax.jit: not a method descriptor
-        return self
+    def __get__(self, obj, objtype=None):  # as a function (and jax.jit): bound as a method on instances
+        return self if obj is None else functools.partial(self, obj)
 
     def _split(self, args, kwargs):
         """(dynamic args, dynamic kwargs, static values in a fixed order)."""
@@ -226,7 +248,7 @@ class _CachedJit:
 
     def __call__(self, *args, **kwargs):
         folder = _DIR[0]
-        if folder is None or self._has_varargs or jax.config.jax_disable_jit:
+        if folder is None or self._has_varargs or jax.config.jax_disable_jit or not _one_device():
             return self._jit(*args, **kwargs)
         if not _trace_state_clean():  # inside a transformation: part of the outer program
             return self._jit(*args, **kwargs)

@@ -233,3 +233,24 @@ print(json.dumps({{"stats": aot.stats(), "law": np.asarray(law).tolist()}}))
     assert outs[1]["stats"]["xla_served"] == 1 and outs[2]["stats"]["xla_served"] == 1
     assert _files(tmp_path / "jax" / "sharpsim-aot") == []
     assert outs[0]["law"] == outs[1]["law"] == outs[2]["law"]
+
+
+def test_the_fingerprint_reads_the_package_and_the_linked_catalogue():
+    files = aot.source_files()
+    assert "aot.py" in files and "core.py" in files and os.path.join("algorithms", "sft.py") in files
+    assert os.path.join("experiments", "amortization.py") in files  # jitted functions live there too
+    assert not any("__pycache__" in f for f in files)
+
+
+def test_the_wrapper_binds_as_a_method_and_copies(cache):
+    import copy
+
+    class Holder:
+        f = core.argmax_set
+
+    _, logp, _ = _draws_args()
+    np.testing.assert_array_equal(np.asarray(Holder.f(logp)), np.asarray(core.argmax_set(logp)))
+    g = copy.copy(core.argmax_set)
+    np.testing.assert_array_equal(np.asarray(g(logp)), np.asarray(core.argmax_set(logp)))
+    with pytest.raises(TypeError):
+        Holder().f(logp)  # bound: the instance is the first argument, as with a function
