@@ -56,7 +56,8 @@ _DIR: list = [None]  # the folder of serialized executables, or None (off)
 _LOCK = threading.Lock()
 _INSTANCES: list = []  # every wrapped function (for clear())
 _STATS = {"hits_memory": 0, "hits_disk": 0, "misses": 0, "fallbacks": 0, "unserializable": 0, "xla_served": 0}
-_TLS = threading.local()  # xla_hit: JAX's persistent cache served the compile running in this thread
+_TLS = threading.local()  # per compiling thread: compiled (XLA ran or JAX's cache loaded), xla_hit (the cache did)
+_SERVED: set = set()  # ids of executables not compiled fresh here (never serialized; a reused id only skips a write)
 _LISTENING: list = []
 _FINGERPRINT: list = []  # [hex digest] once computed
 
@@ -90,12 +91,14 @@ def clear() -> None:
     :func:`sharpsim.sweep.release_compiled_if_near_map_limit` calls this with ``jax.clear_caches``."""
     for inst in _INSTANCES:
         inst._mem.clear()
+        inst._unverified.clear()
 
 
 def stats() -> dict:
     """Counts since the process started: calls served from memory, loaded from the folder, compiled
     (misses), sent to ``jax.jit`` unchanged (fallbacks), programs that did not serialize, and misses
-    that JAX's persistent cache served (not written: see :meth:`_CachedJit._load_or_compile`)."""
+    whose executable was not freshly compiled (JAX's persistent cache served it now or earlier in the
+    process; not written: see :meth:`_CachedJit._load_or_compile`)."""
     return dict(_STATS)
 
 
@@ -104,10 +107,16 @@ def _on_event(event, **_):
         _TLS.xla_hit = True
 
 
-def _listen_for_xla_cache_hits():
+def _on_duration(event, duration, **_):
+    if event == "/jax/core/compile/backend_compile_duration":  # XLA compiled or JAX's cache loaded
+        _TLS.compiled = True
+
+
+def _listen_for_compiles():
     with _LOCK:
         if not _LISTENING:
             jax.monitoring.register_event_listener(_on_event)
+            jax.monitoring.register_event_duration_secs_listener(_on_duration)
             _LISTENING.append(True)
 
 
@@ -138,6 +147,13 @@ def _fingerprint() -> str:
             h.update(str(part).encode() + b"\0")
         _FINGERPRINT.append(h.hexdigest())
     return _FINGERPRINT[0]
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 def _one_device() -> bool:
@@ -220,11 +236,12 @@ class _CachedJit:
                                  and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
         self._has_varargs = any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params)
         self._mem: dict = {}
+        self._unverified: dict = {}  # key -> file of an executable loaded but not yet run
         functools.update_wrapper(self, fun)
         _INSTANCES.append(self)
 
     def __getattr__(self, name):  # lower, trace, eval_shape, clear_cache, ... of the jax.jit object
-        if name.startswith("__") or name in ("_jit", "_fun", "_mem", "_name", "_static", "_static_pos"):
+        if name.startswith("__") or name in ("_jit", "_fun", "_mem", "_unverified", "_name", "_static", "_static_pos"):
             raise AttributeError(name)  # (not set yet, e.g. while unpickling: no recursion)
         return getattr(self._jit, name)
 
@@ -266,6 +283,15 @@ class _CachedJit:
             _STATS["hits_memory"] += 1
         if exe is self._jit:
             return self._jit(*args, **kwargs)
+        if self._unverified and key in self._unverified:  # the first call of a loaded executable
+            path = self._unverified.pop(key)
+            try:
+                return exe(*dyn, **dkw)
+            except jax.errors.JaxRuntimeError:  # e.g. a kernel missing from the file: drop it, use jax.jit
+                _remove(path)
+                self._mem[key] = self._jit
+                _STATS["fallbacks"] += 1
+                return self._jit(*args, **kwargs)
         return exe(*dyn, **dkw)
 
     def _file_key(self, key) -> str:
@@ -290,19 +316,24 @@ class _CachedJit:
                 with open(path, "rb") as f:
                     payload, in_tree, out_tree = pickle.load(f)
                 exe = se.deserialize_and_load(payload, in_tree, out_tree)
+                self._unverified[key] = path
                 _STATS["hits_disk"] += 1
-            except Exception:  # a damaged or foreign file: compile again and overwrite it
+            except Exception:  # a damaged or foreign file: removed, then compiled again (written if fresh)
                 exe = None
+                _remove(path)
         if exe is None:
-            _listen_for_xla_cache_hits()
-            _TLS.xla_hit = False
+            _listen_for_compiles()
+            _TLS.xla_hit = _TLS.compiled = False
             exe = self._jit.lower(*args, **kwargs).compile()
             _STATS["misses"] += 1
             blob = None
-            if _TLS.xla_hit:
-                # JAX's cache served a loaded executable; serializing it again loses kernels on XLA:CPU
-                # (the file loads, then the call fails: "Function slice_bitcast_fusion.4 not found"),
-                # so only freshly compiled executables are written
+            fresh = _TLS.compiled and not _TLS.xla_hit and id(exe.runtime_executable()) not in _SERVED
+            if not fresh:
+                # JAX's cache served a loaded executable (now, or earlier and JAX kept it in memory, so
+                # no compile ran now): serializing it again loses kernels on XLA:CPU (the file loads,
+                # then the call fails: "Function slice_bitcast_fusion.4 not found"), so only freshly
+                # compiled executables are written
+                _SERVED.add(id(exe.runtime_executable()))
                 _STATS["xla_served"] += 1
             else:
                 try:
@@ -316,10 +347,7 @@ class _CachedJit:
                         f.write(blob)
                     os.replace(tmp, path)
                 except OSError:  # a read-only or full folder costs the cache, not the result
-                    try:
-                        os.remove(tmp)
-                    except OSError:
-                        pass
+                    _remove(tmp)
         with _LOCK:
             self._mem[key] = exe
         return exe

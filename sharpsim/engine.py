@@ -21,12 +21,14 @@ import sys
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import aot
 from ._validate import check_int, check_key, check_open_unit
 from .algorithms import get as get_algorithm
 from .algorithms import result as result_module
@@ -80,6 +82,13 @@ def _progress(total, desc, progress):
     return tqdm(total=total, desc=desc, file=sys.stderr, leave=False)
 
 
+@partial(aot.jit, static_argnames=("num",))
+def _split_keys(key, num):
+    """``jax.random.split(key, num)`` (the same bits) as a cached program: a warm process loads it
+    instead of tracing the eager split for each new ``num``."""
+    return jax.random.split(key, num)
+
+
 def _call(fn, ks):
     """One chunk call, its outputs brought to the host (blocking): numpy (errors, queries, extended)."""
     return tuple(np.asarray(o) for o in fn(ks))
@@ -113,7 +122,7 @@ def run_trials(problem, algorithm: str, key, trials: int, eps: float, delta: flo
     trials = check_int(trials, "trials")
     delta = check_open_unit(delta, "delta")
     eps = check_open_unit(eps, "eps")
-    keys = jax.random.split(key, trials)
+    keys = _split_keys(key, trials)
     opts = {k: v for k, v in sizes.items() if v is not None}
     batch = spec.batch(problem, cls, trials, delta, eps=eps, rho=rho, **opts)
     per = batch.per if batch.scanned else min(batch.per, trials)

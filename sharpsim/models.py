@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -180,17 +181,14 @@ class _TableModel:
         return jax.random.choice(key, self.num_prompts, shape=(n,), p=to_device(self.mu))
 
 
-@aot.jit
-def _sample_rows_impl(key, logp_rows, u):
+@partial(aot.jit, static_argnames=("num",))
+def _sample_rows(key, logp_rows, num):
+    """Inverse-CDF sampling: ``num`` draws from each row of ``logp_rows`` [B, Y] -> [B, num]
+    (the uniforms drawn inside the program: one cached executable per shape, no eager draw)."""
+    u = jax.random.uniform(key, (logp_rows.shape[0], num), dtype=jnp.float64)
     cdf = jnp.cumsum(jnp.exp(logp_rows), axis=-1)
     y = jax.vmap(lambda c, uu: jnp.searchsorted(c, uu * c[-1], side="right"))(cdf, u)
     return jnp.minimum(y, logp_rows.shape[-1] - 1)
-
-
-def _sample_rows(key, logp_rows, num):
-    """Inverse-CDF sampling: ``num`` draws from each row of ``logp_rows`` [B, Y] -> [B, num]."""
-    u = jax.random.uniform(key, (logp_rows.shape[0], num), dtype=jnp.float64)
-    return _sample_rows_impl(key, logp_rows, u)
 
 
 class TabularLM(_TableModel):
