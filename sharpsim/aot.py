@@ -25,8 +25,10 @@ catalogue's results files are identical cold and warm).
 An executable that JAX's own cache served is used but not written: XLA:CPU loses kernels when it
 serializes a loaded executable again (the file loads, then the call fails). So after the sharpsim
 sources change, the programs JAX's cache still holds are traced and lowered as before until that
-folder is emptied; only freshly compiled programs get files. The folder is not pruned: each
-source fingerprint writes its own files.
+folder is emptied; only freshly compiled programs get files. A file that does not load is removed
+and its program compiled again; an executable whose first call raises a JAX runtime error is dropped
+(file removed) and the call goes to ``jax.jit``. The folder is not pruned: each source fingerprint
+writes its own files.
 
 Everything else goes to ``jax.jit`` unchanged: no folder set (library use, ``SHARPSIM_NO_JAX_CACHE``),
 a call inside a transformation (tracers, or any trace active: the call is part of the outer

@@ -4,7 +4,8 @@ frequencies with intervals, and the empirical sample complexity (DESIGN.md "sim"
 * :func:`run_trials`: K independent trials of an algorithm of :data:`sharpsim.algorithms.REGISTRY`
   on a problem (:class:`sharpsim.instances.problems.Problem` or anything with ``logp``,
   ``log_mu``, ``mu`` and ``class_for``), vectorized with ``jax.vmap`` (one key per trial:
-  ``jax.random.split(key, K)``; same key, same bits), in chunks (a tqdm bar on stderr when it is
+  ``jax.random.split(key, K)``; same key, same bits), in chunks (K below a chunk: one chunk of
+  the next power of 2, padded, so nearby K share one program; a tqdm bar on stderr when it is
   a TTY), two chunk calls at a time on threads (:data:`sharpsim.algorithms.result.THREADS`). Each trial is the algorithm's own trial core (the learner's one implementation)
   followed by the exact evaluation (:mod:`sharpsim.evaluation`): err = P_{x~mu}[pi_hat(y*(x)|x)
   <= 1 - delta] (non-strict, D5). Success = err <= eps; inference-time BoN: the answer is in y*(x).
@@ -125,7 +126,9 @@ def run_trials(problem, algorithm: str, key, trials: int, eps: float, delta: flo
     keys = _split_keys(key, trials)
     opts = {k: v for k, v in sizes.items() if v is not None}
     batch = spec.batch(problem, cls, trials, delta, eps=eps, rho=rho, **opts)
-    per = batch.per if batch.scanned else min(batch.per, trials)
+    # fewer trials than a chunk: one chunk of the next power of 2 (padded, the padding discarded), so runs
+    # of 33 to 64 trials share one program (a trial's bits do not depend on its chunk: tested)
+    per = batch.per if batch.scanned else min(batch.per, 1 << (trials - 1).bit_length())
     bar = _progress(trials, f"{algorithm} {batch.sizes}", progress)
     errs, qs, exts = [], [], []
     threads = min(max(1, int(result_module.THREADS)), -(-trials // per))
