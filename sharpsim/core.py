@@ -522,9 +522,6 @@ def _resort_runs(key, asc, order, mask, descent) -> bool:
     return True
 
 
-_exp_2d = aot.jit(jnp.exp)
-
-
 @aot.jit
 def _bon_NlogS_2d(A, D, asc, N):
     """First XLA step of :func:`bon_law_host` on sorted rows asc [X, Y]; A, D running sums [X, >= Y].
@@ -541,18 +538,13 @@ def _bon_NlogS_2d(A, D, asc, N):
     return _rounded_product(N, logS), cont
 
 
-@aot.jit
-def _bon_law_singletons_2d(NlogS, asc):
-    level = _bon_level(NlogS[:, 1:], NlogS[:, :-1])
-    return jnp.where(jnp.isneginf(asc), 0.0, level)  # level / size with size 1
-
-
-# The same three steps on flat arrays padded to a few sizes (HOST_FLAT_MAX_SIZE): every operation
-# is elementwise once the row structure (the zero boundary, the reversal of D, the row total, the
-# neighbours) is laid out in numpy, so one program per padded size serves every table shape.
+# The steps on flat arrays padded to a few sizes (HOST_FLAT_MAX_SIZE): every operation is
+# elementwise once the row structure (the zero boundary, the reversal of D, the row total, the
+# neighbours) is laid out in numpy, so one program per padded size serves every table shape. The
+# elementwise kernels (exp, the singletons' level) take any shape: larger tables call them unpadded.
 
 @aot.jit
-def _exp_flat(a):
+def _exp_xla(a):
     return jnp.exp(a)
 
 
@@ -576,7 +568,9 @@ def _cont_flat(lo, hi):
 
 
 @aot.jit
-def _singletons_flat(a, b, asc):
+def _singletons_xla(a, b, asc):
+    """The law of entries alone in their tie group from a = N log S at their upper boundary, b at the
+    lower one (level / size with size 1; 0 where asc = -inf), elementwise."""
     return jnp.where(jnp.isneginf(asc), 0.0, _bon_level(a, b))
 
 
@@ -606,9 +600,9 @@ def _use_flat(n: int) -> bool:
 def _exp(asc):
     """exp of the sorted rows [X, Y], in XLA (the jitted path's exp, bit for bit)."""
     if not _use_flat(asc.size):
-        return np.asarray(_exp_2d(asc))
+        return np.asarray(_exp_xla(asc))
     (a,) = _flat_padded([asc], 0.0)
-    return np.asarray(_exp_flat(a))[: asc.size].reshape(asc.shape)
+    return np.asarray(_exp_xla(a))[: asc.size].reshape(asc.shape)
 
 
 def _bon_NlogS(A, D, asc, N):
@@ -645,9 +639,9 @@ def _bon_law_singletons(NlogS, asc):
     Entries of larger tie groups get their law from :func:`_bon_group_law` instead.
     """
     if not _use_flat(asc.size):
-        return np.asarray(_bon_law_singletons_2d(NlogS, asc))
+        return np.asarray(_singletons_xla(NlogS[:, 1:], NlogS[:, :-1], asc))
     a, b, v = _flat_padded([NlogS[:, 1:], NlogS[:, :-1], asc], 0.0)
-    return np.asarray(_singletons_flat(a, b, v))[: asc.size].reshape(asc.shape)
+    return np.asarray(_singletons_xla(a, b, v))[: asc.size].reshape(asc.shape)
 
 
 @aot.jit
