@@ -308,16 +308,21 @@ def _live(n, n_cap):
 
 
 @partial(aot.jit, static_argnames=("n_cap",))
-def bon_draws_core(key, logp, log_mu, n, N, n_cap):
+def bon_draws_core(key, logp, log_mu, n, N, n_cap, law=None):
     """SFT data through the exact best-of-N shortcut (SPEC 5.1, decision D1).
 
     x_i ~ mu, y_i ~ pi^BoN_N(.|x_i) drawn from :func:`sharpsim.core.bon_law`, with N
     queries charged per live prompt (queries = n N). Same law as
     :func:`bon_draws_literal_core` (tested). Returns :class:`Draws`.
+
+    ``law``: float64 [X, Y], ``core.bon_law(logp, N)`` when the caller has it already (the engine
+    computes it once per problem and N on the host, :func:`sharpsim.core.bon_law_numpy`, the same
+    bits), so that a vmapped program of trials does not compile the law's sorts; None: computed here.
     """
     k1, k2 = jax.random.split(key)
     x = prompts_core(k1, log_mu, n_cap)
-    law = core.bon_law(logp, N)
+    if law is None:
+        law = core.bon_law(logp, N)
     y = draw_from_rows(k2, law, x)
     w = _live(n, n_cap)
     draws = (w * N).astype(jnp.int64)
@@ -474,8 +479,9 @@ def pair_draws_core(key, logp, log_mu, n, n_cap):
 
 
 @aot.jit
-def _bon_shortcut_rows(key, logp, x, N):
-    return draw_from_rows(key, core.bon_law(logp, N), x)
+def _bon_shortcut_rows(key, law, x):
+    """One best-of-N outcome per prompt in x, drawn from the law's rows (inverse CDF) -> int [B]."""
+    return draw_from_rows(key, law, x)
 
 
 @aot.jit
@@ -517,6 +523,7 @@ class Oracle:
         lt = np.array(log_table_of(base, "base"), dtype=np.float64)
         lt.flags.writeable = False
         self._logp_host = lt
+        self._bon_laws = {}  # N -> best-of-N law of the table (device), for best_of_n's shortcut
         self._logp = jax.device_put(lt, may_alias=True)
         mu = mu_of(mu, base, self._logp.shape[0])
         with np.errstate(divide="ignore"):
@@ -575,7 +582,10 @@ class Oracle:
         N = check_int(N, "N")
         x = self._check_x(x)
         if shortcut:
-            y = _bon_shortcut_rows(key, self._logp, x, float(N))
+            law = self._bon_laws.get(N)
+            if law is None:  # the table's law, once per N (host path, the bits of core.bon_law)
+                law = self._bon_laws[N] = core.to_device(core.bon_law_numpy(self._logp_host, float(N)))
+            y = _bon_shortcut_rows(key, law, x)
         else:
             y, _ = best_of_n_table_core(key, self._logp, x, jnp.zeros(N))
         self.queries += N * int(x.shape[0])

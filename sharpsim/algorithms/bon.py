@@ -16,7 +16,7 @@ from .. import aot, bounds, core
 from .._validate import check_int
 from ..oracle import Oracle, capacity, draw_from_rows, prompts_core
 from ..quantities import argmax_mass
-from .result import Batch, LearnerResult, Trial
+from .result import Batch, LearnerResult, Trial, bon_law_table
 
 __all__ = ["bon_core", "inference_bon", "bon_batch", "bon_prescription"]
 
@@ -24,16 +24,17 @@ CHUNK = 1 << 14
 """Engine chunking: trials per vmapped chunk (each trial is one prompt and one draw)."""
 
 
-def bon_core(key, logp, log_mu, N, n, n_cap) -> Trial:
+def bon_core(key, logp, log_mu, N, n, n_cap, law=None) -> Trial:
     """n prompts x ~ mu, each answered by best-of-N (N draws, keep the most likely, uniform
     tie-break, decision D1) drawn from its exact law :func:`sharpsim.core.bon_law` (pure).
 
     Returns :class:`Trial` with policy None (the outcome is an answer per prompt) and
-    info = (x [n_cap], y [n_cap]); N queries per live prompt.
+    info = (x [n_cap], y [n_cap]); N queries per live prompt. ``law``: ``core.bon_law(logp, N)``
+    when the caller has it (the engine, once per problem and N; the same bits), else computed here.
     """
     kx, ky = jax.random.split(key)
     x = prompts_core(kx, log_mu, n_cap)
-    y = draw_from_rows(ky, core.bon_law(logp, N), x)
+    y = draw_from_rows(ky, core.bon_law(logp, N) if law is None else law, x)
     return Trial(None, N * n, 0, n, (x, y))
 
 
@@ -68,12 +69,13 @@ def inference_bon(oracle: Oracle, N: int, key, n: int = 1, shortcut: bool = True
 
 
 @aot.jit
-def _bon_batch(keys, logp, log_mu, N):
-    """Inference-time BoN: per trial x ~ mu and one BoN answer; returns (fail 0/1, N, 0)."""
+def _bon_batch(keys, logp, log_mu, N, law):
+    """Inference-time BoN: per trial x ~ mu and one BoN answer; returns (fail 0/1, N, 0). ``law`` =
+    ``core.bon_law(logp, N)``, computed once outside (:func:`sharpsim.algorithms.result.bon_law_table`)."""
     star = core.argmax_set(logp)
 
     def one(key):
-        t = bon_core(key, logp, log_mu, N, 1, 8)
+        t = bon_core(key, logp, log_mu, N, 1, 8, law)
         x, y = t.info[0][0], t.info[1][0]
         return jnp.where(star[x, y], 0.0, 1.0), jnp.float64(N), jnp.float64(0)
 
@@ -84,9 +86,10 @@ def bon_batch(problem, cls, trials, delta, *, N=None, chunk=None, **_):
     """The engine's plan for inference-time BoN trials at size N: a :class:`Batch`."""
     N = check_int(N, "N")
     logp, log_mu = core.to_device(problem.logp), core.to_device(problem.log_mu)
+    law = bon_law_table(problem.logp, N)
 
     def fn(ks):
-        return _bon_batch(ks, logp, log_mu, float(N))
+        return _bon_batch(ks, logp, log_mu, float(N), law)
 
     return Batch(fn, int(chunk) if chunk else CHUNK, False, {"N": N})
 

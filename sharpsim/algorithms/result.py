@@ -1,12 +1,17 @@
-"""What learners and trial cores return."""
+"""What learners and trial cores return, and what the engine's batches share (chunking, the
+best-of-N law of a problem computed once on the host)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from .. import core
 
 THREADS = min(2, os.cpu_count() or 1)
 """Chunk calls :func:`sharpsim.engine.run_trials` runs at once, each on its own thread. XLA:CPU
@@ -22,6 +27,35 @@ def chunks_per_call(n_chunks: int, most: int) -> int:
     chunks (so that the engine can run them side by side)."""
     calls = max(-(-n_chunks // most), min(THREADS, n_chunks))
     return -(-n_chunks // calls)
+
+
+_LAW_CACHE: "OrderedDict[tuple, Any]" = OrderedDict()
+LAW_CACHE_SIZE = 8
+"""(table, N) pairs whose best-of-N law :func:`bon_law_table` keeps, least recently used out."""
+LAW_CACHE_MAX_SIZE = 1 << 20
+"""Largest table (entries) whose law :func:`bon_law_table` caches (8 MiB each)."""
+
+
+def bon_law_table(logp, N):
+    """``core.bon_law(logp, N)`` as a device array for the generic path's batches, computed on the
+    host (:func:`sharpsim.core.bon_law_numpy`, the same bits as the jitted law; tested in
+    ``tests/test_bon_law_host_path.py``) once per table and N, so that the vmapped trial program does
+    not compile the law (its sorts and tie groups are about a quarter of that program's compile).
+    Keyed by the table's bytes (SHA-256), as the SFT fast path's tables
+    (:func:`sharpsim.algorithms.sft._fast_tables`); tables above :data:`LAW_CACHE_MAX_SIZE` entries
+    are not kept. logp: float64 [X, Y] (validated); returns float64 [X, Y] on the device."""
+    lp = np.ascontiguousarray(logp, dtype=np.float64)
+    if lp.size > LAW_CACHE_MAX_SIZE:
+        return core.to_device(core.bon_law_numpy(lp, float(N)))
+    key = (lp.shape, float(N), hashlib.sha256(memoryview(lp).cast("B")).digest())
+    out = _LAW_CACHE.get(key)
+    if out is not None:
+        _LAW_CACHE.move_to_end(key)
+        return out
+    out = _LAW_CACHE[key] = core.to_device(core.bon_law_numpy(lp, float(N)))
+    while len(_LAW_CACHE) > LAW_CACHE_SIZE:
+        _LAW_CACHE.popitem(last=False)
+    return out
 
 
 class Trial(NamedTuple):

@@ -43,7 +43,7 @@ from ..oracle import (
     fine_capacity,
     hits_bounds,
 )
-from .result import Batch, LearnerResult, Trial, chunks_per_call
+from .result import Batch, LearnerResult, Trial, bon_law_table, chunks_per_call
 
 __all__ = ["sft_core", "sft_sharpening", "sft_batch", "sft_prescription"]
 
@@ -62,7 +62,7 @@ search preimages on the host (a few [X, Y + 1] float64 arrays) and draws hits
 the same bits."""
 
 
-def sft_core(key, logp, log_mu, n, N, n_cap, arrays, kind, literal=False) -> Trial:
+def sft_core(key, logp, log_mu, n, N, n_cap, arrays, kind, literal=False, law=None) -> Trial:
     """One SFT-Sharpening run (pure; jit / vmap-able):
 
         pi_hat = argmax_{pi in Pi} sum_i log pi(y_i^BoN | x_i),     m = n N.
@@ -70,13 +70,14 @@ def sft_core(key, logp, log_mu, n, N, n_cap, arrays, kind, literal=False) -> Tri
     The key is split as (data, fit): the oracle cores draw with the first half, the class's
     tie-break (if random) uses the second. ``literal`` draws the N responses one by one
     (N static) instead of the exact best-of-N shortcut (N a float). Returns
-    :class:`Trial` with policy [X, Y] and info = (Draws, counts [X, Y]).
+    :class:`Trial` with policy [X, Y] and info = (Draws, counts [X, Y]). ``law``: the best-of-N
+    law of the shortcut when the caller computed it (see :func:`sharpsim.oracle.bon_draws_core`).
     """
     kd, kf = jax.random.split(key)
     if literal:
         d = bon_draws_literal_core(kd, logp, log_mu, n, N, n_cap)
     else:
-        d = bon_draws_core(kd, logp, log_mu, n, N, n_cap)
+        d = bon_draws_core(kd, logp, log_mu, n, N, n_cap, law)
     X, Y = logp.shape
     counts = counts_core(d.x, d.y, d.w, X, Y)
     q = MLE_CORES[kind](arrays, counts, kf)
@@ -104,15 +105,17 @@ def sft_sharpening(oracle: Oracle, cls, n: int, N: int, key, shortcut: bool = Tr
 # --------------------------------------------------------------------------- the engine's batches
 
 
-def sft_trial_core(key, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap, literal=False):
+def sft_trial_core(key, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap, literal=False, law=None):
     """One engine trial: :func:`sft_core` then the exact error -> (err, queries, extended)."""
-    t = sft_core(key, logp, log_mu, n, N, n_cap, arrays, kind, literal)
+    t = sft_core(key, logp, log_mu, n, N, n_cap, arrays, kind, literal, law)
     return error_core(t.policy, logp, delta, mu), t.queries.astype(jnp.float64), jnp.float64(0)
 
 
 @partial(aot.jit, static_argnames=("kind", "n_cap"))
-def _sft_batch(keys, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap):
-    return jax.vmap(lambda k: sft_trial_core(k, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap))(keys)
+def _sft_batch(keys, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap, law):
+    """The generic path's chunk of trials, vmapped :func:`sft_trial_core`, with the best-of-N law
+    ``law`` = ``core.bon_law(logp, N)`` computed once outside (:func:`sharpsim.algorithms.result.bon_law_table`)."""
+    return jax.vmap(lambda k: sft_trial_core(k, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap, law=law))(keys)
 
 
 @partial(aot.jit, static_argnames=("kind", "n_cap", "N"))
@@ -333,8 +336,10 @@ def sft_batch(problem, cls, trials, delta, *, n=None, N=None, literal=False, fas
         def fn(ks):
             return _sft_literal_batch(ks, logp, log_mu, mu, n, N, delta, cls.arrays, cls.kind, n_cap)
     else:
+        law = bon_law_table(problem.logp, N)
+
         def fn(ks):
-            return _sft_batch(ks, logp, log_mu, mu, n, float(N), delta, cls.arrays, cls.kind, n_cap)
+            return _sft_batch(ks, logp, log_mu, mu, n, float(N), delta, cls.arrays, cls.kind, n_cap, law)
     return Batch(fn, int(chunk) if chunk else per, False, sizes)
 
 
