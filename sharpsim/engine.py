@@ -5,10 +5,12 @@ frequencies with intervals, and the empirical sample complexity (DESIGN.md "sim"
   on a problem (:class:`sharpsim.instances.problems.Problem` or anything with ``logp``,
   ``log_mu``, ``mu`` and ``class_for``), vectorized with ``jax.vmap`` (one key per trial:
   ``jax.random.split(key, K)``; same key, same bits), in chunks (K below a chunk: one chunk of
-  the next power of 2, padded, so nearby K share one program; a tqdm bar on stderr when it is
-  a TTY), two chunk calls at a time on threads (:data:`sharpsim.algorithms.result.THREADS`). Each trial is the algorithm's own trial core (the learner's one implementation)
-  followed by the exact evaluation (:mod:`sharpsim.evaluation`): err = P_{x~mu}[pi_hat(y*(x)|x)
-  <= 1 - delta] (non-strict, D5). Success = err <= eps; inference-time BoN: the answer is in y*(x).
+  the next power of 2, padded, so nearby K share one program, or for the adaptive rule one such
+  chunk per thread; a tqdm bar on stderr when it is a TTY), two chunk calls at a time on threads
+  (:data:`sharpsim.algorithms.result.THREADS`). Each trial is the algorithm's own trial core (the
+  learner's one implementation) followed by the exact evaluation (:mod:`sharpsim.evaluation`):
+  err = P_{x~mu}[pi_hat(y*(x)|x) <= 1 - delta] (non-strict, D5). Success = err <= eps;
+  inference-time BoN: the answer is in y*(x).
 * :func:`empirical_sample_complexity`: the smallest m at which the success frequency reaches
   1 - rho along a path of sizes: a doubling grid, then bisection (in log scale); the uncertainty
   is the m-range between the largest size that fails *significantly* (CI upper end < 1 - rho) and
@@ -95,6 +97,17 @@ def _call(fn, ks):
     return tuple(np.asarray(o) for o in fn(ks))
 
 
+def _chunk(most: int, trials: int, split: bool = False) -> int:
+    """Trials per call of a batch that is not scanned: at most ``most``; fewer trials run as one chunk
+    of the next power of 2 (padded, the padding discarded), so that nearby sizes share one program.
+    ``split`` (:attr:`sharpsim.algorithms.result.Batch.split`): the power of 2 of an even split over
+    :data:`sharpsim.algorithms.result.THREADS` instead, so that the calls run side by side on the
+    engine's threads (e.g. 65 to 128 trials: two calls of 64 on 2 threads). A trial's bits do not
+    depend on its chunk (tested)."""
+    share = -(-trials // max(1, int(result_module.THREADS))) if split else trials
+    return min(most, 1 << (share - 1).bit_length())
+
+
 def run_trials(problem, algorithm: str, key, trials: int, eps: float, delta: float, *, cls=None,
                conf: float = 0.95, progress=None, rho: float = 0.1, budget=None, **sizes) -> TrialStats:
     """K = ``trials`` independent trials of ``algorithm`` on ``problem`` (see the module docstring).
@@ -126,9 +139,7 @@ def run_trials(problem, algorithm: str, key, trials: int, eps: float, delta: flo
     keys = _split_keys(key, trials)
     opts = {k: v for k, v in sizes.items() if v is not None}
     batch = spec.batch(problem, cls, trials, delta, eps=eps, rho=rho, **opts)
-    # fewer trials than a chunk: one chunk of the next power of 2 (padded, the padding discarded), so runs
-    # of 33 to 64 trials share one program (a trial's bits do not depend on its chunk: tested)
-    per = batch.per if batch.scanned else min(batch.per, 1 << (trials - 1).bit_length())
+    per = batch.per if batch.scanned else _chunk(batch.per, trials, batch.split)
     bar = _progress(trials, f"{algorithm} {batch.sizes}", progress)
     errs, qs, exts = [], [], []
     threads = min(max(1, int(result_module.THREADS)), -(-trials // per))

@@ -78,12 +78,16 @@ class Batch(NamedTuple):
     """How the engine runs an algorithm at one size: ``fn(keys [K]) -> (errors [K], queries [K],
     extended [K])`` on chunks of ``per`` trial keys; ``scanned``: ``fn`` maps over several
     vmapped chunks in one call (then ``per`` is that call's size and is not shrunk to ``trials``);
-    ``sizes``: the sizes used, as reported in :class:`sharpsim.engine.TrialStats` (n, N, beta, ...)."""
+    ``sizes``: the sizes used, as reported in :class:`sharpsim.engine.TrialStats` (n, N, beta, ...);
+    ``split``: a run of fewer trials than two chunks is cut into one chunk per engine thread
+    (:data:`THREADS`) rather than run as one call, for batches whose calls leave a core idle (the
+    adaptive rule's vmapped while loop; measured), the same bits either way."""
 
     fn: Any
     per: int
     scanned: bool = False
     sizes: dict = {}
+    split: bool = False
 
 
 @dataclass
