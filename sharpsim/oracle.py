@@ -523,7 +523,7 @@ class Oracle:
         lt = np.array(log_table_of(base, "base"), dtype=np.float64)
         lt.flags.writeable = False
         self._logp_host = lt
-        self._bon_laws = {}  # N -> best-of-N law of the table (device), for best_of_n's shortcut
+        self._bon_law = (None, None)  # (N, best-of-N law of the table at N) of best_of_n's last shortcut
         self._logp = jax.device_put(lt, may_alias=True)
         mu = mu_of(mu, base, self._logp.shape[0])
         with np.errstate(divide="ignore"):
@@ -582,10 +582,10 @@ class Oracle:
         N = check_int(N, "N")
         x = self._check_x(x)
         if shortcut:
-            law = self._bon_laws.get(N)
-            if law is None:  # the table's law, once per N (host path, the bits of core.bon_law)
-                law = self._bon_laws[N] = core.to_device(core.bon_law_numpy(self._logp_host, float(N)))
-            y = _bon_shortcut_rows(key, law, x)
+            if self._bon_law[0] != N:  # the table's law at N (host path, the bits of core.bon_law), kept for
+                # the next calls at this N
+                self._bon_law = (N, core.to_device(core.bon_law_numpy(self._logp_host, float(N))))
+            y = _bon_shortcut_rows(key, self._bon_law[1], x)
         else:
             y, _ = best_of_n_table_core(key, self._logp, x, jnp.zeros(N))
         self.queries += N * int(x.shape[0])

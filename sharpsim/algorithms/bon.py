@@ -71,7 +71,8 @@ def inference_bon(oracle: Oracle, N: int, key, n: int = 1, shortcut: bool = True
 @aot.jit
 def _bon_batch(keys, logp, log_mu, N, law):
     """Inference-time BoN: per trial x ~ mu and one BoN answer; returns (fail 0/1, N, 0). ``law`` =
-    ``core.bon_law(logp, N)``, computed once outside (:func:`sharpsim.algorithms.result.bon_law_table`)."""
+    ``core.bon_law(logp, N)``, computed once outside
+    (:func:`sharpsim.algorithms.result.bon_law_table`)."""
     star = core.argmax_set(logp)
 
     def one(key):

@@ -114,7 +114,8 @@ def sft_trial_core(key, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap, lite
 @partial(aot.jit, static_argnames=("kind", "n_cap"))
 def _sft_batch(keys, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap, law):
     """The generic path's chunk of trials, vmapped :func:`sft_trial_core`, with the best-of-N law
-    ``law`` = ``core.bon_law(logp, N)`` computed once outside (:func:`sharpsim.algorithms.result.bon_law_table`)."""
+    ``law`` = ``core.bon_law(logp, N)`` computed once outside
+    (:func:`sharpsim.algorithms.result.bon_law_table`)."""
     return jax.vmap(lambda k: sft_trial_core(k, logp, log_mu, mu, n, N, delta, arrays, kind, n_cap, law=law))(keys)
 
 
