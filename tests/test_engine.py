@@ -77,7 +77,7 @@ def test_engine_errors_do_not_depend_on_the_chunking(key):
 def test_small_runs_are_split_over_the_engine_threads(key, monkeypatch):
     """Batches marked ``split`` (the adaptive rule) run fewer trials than two chunks as power-of-2 chunks
     of about trials / THREADS, so that both threads get a call (the adaptive figure's runs of 100 trials:
-    ~25% less wall at full size, 2-core EPYC) and nearby sizes share one program; the errors are the
+    about 20% less wall at full size, 2-core EPYC) and nearby sizes share one program; the errors are the
     one-call errors, bit for bit."""
     from sharpsim import engine
     from sharpsim.algorithms import result
