@@ -285,8 +285,10 @@ class _CachedJit:
             _STATS["hits_memory"] += 1
         if exe is self._jit:
             return self._jit(*args, **kwargs)
-        if self._unverified and key in self._unverified:  # the first call of a loaded executable
-            path = self._unverified.pop(key)
+        # the first call of a loaded executable (pop: one atomic step, so two threads making that first
+        # call at once do not both take it)
+        path = self._unverified.pop(key, None) if self._unverified else None
+        if path is not None:
             try:
                 return exe(*dyn, **dkw)
             except jax.errors.JaxRuntimeError:  # e.g. a kernel missing from the file: drop it, use jax.jit

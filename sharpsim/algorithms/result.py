@@ -45,16 +45,31 @@ def bon_law_table(logp, N):
     (:func:`sharpsim.algorithms.sft._fast_tables`); tables above :data:`LAW_CACHE_MAX_SIZE` entries
     are not kept. logp: float64 [X, Y] (validated); returns float64 [X, Y] on the device."""
     lp = np.ascontiguousarray(logp, dtype=np.float64)
-    if lp.size > LAW_CACHE_MAX_SIZE:
+
+    def law():
         return core.to_device(core.bon_law_numpy(lp, float(N)))
-    key = (lp.shape, float(N), hashlib.sha256(memoryview(lp).cast("B")).digest())
-    out = _LAW_CACHE.get(key)
+
+    if lp.size > LAW_CACHE_MAX_SIZE:
+        return law()
+    return lru_get(_LAW_CACHE, LAW_CACHE_SIZE, (float(N),) + table_key(lp), law)
+
+
+def table_key(lp) -> tuple:
+    """(shape, SHA-256 of the bytes) of a contiguous float64 table: the key of the per-problem tables
+    the batches keep (an edited table is a new key)."""
+    return lp.shape, hashlib.sha256(memoryview(lp).cast("B")).digest()
+
+
+def lru_get(cache: OrderedDict, size: int, key, compute):
+    """``cache[key]``, made by ``compute()`` on a miss; the least recently used entries beyond ``size``
+    are dropped."""
+    out = cache.get(key)
     if out is not None:
-        _LAW_CACHE.move_to_end(key)
+        cache.move_to_end(key)
         return out
-    out = _LAW_CACHE[key] = core.to_device(core.bon_law_numpy(lp, float(N)))
-    while len(_LAW_CACHE) > LAW_CACHE_SIZE:
-        _LAW_CACHE.popitem(last=False)
+    out = cache[key] = compute()
+    while len(cache) > size:
+        cache.popitem(last=False)
     return out
 
 

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import OrderedDict
 from functools import partial
@@ -43,7 +42,7 @@ from ..oracle import (
     fine_capacity,
     hits_bounds,
 )
-from .result import Batch, LearnerResult, Trial, bon_law_table, chunks_per_call
+from .result import Batch, LearnerResult, Trial, bon_law_table, chunks_per_call, lru_get, table_key
 
 __all__ = ["sft_core", "sft_sharpening", "sft_batch", "sft_prescription"]
 
@@ -211,17 +210,12 @@ def _fast_tables(logp, N, hits):
     y*(x) (b only where |y*(x)| = 2), a device array (else None). Keyed by the table's bytes
     (SHA-256), so an edited table is a new entry."""
     lp = np.ascontiguousarray(logp, dtype=np.float64)
-    key = (lp.shape, float(N), bool(hits), hashlib.sha256(memoryview(lp).cast("B")).digest())
-    out = _FAST_CACHE.get(key)
-    if out is not None:
-        _FAST_CACHE.move_to_end(key)
-        return out
-    star = tabular_star_columns(lp)
-    bounds = core.to_device(star_hits_bounds(lp, N, star)) if hits and star is not None else None
-    out = _FAST_CACHE[key] = (star, bounds)
-    while len(_FAST_CACHE) > FAST_CACHE_SIZE:
-        _FAST_CACHE.popitem(last=False)
-    return out
+
+    def tables():
+        star = tabular_star_columns(lp)
+        return star, (core.to_device(star_hits_bounds(lp, N, star)) if hits and star is not None else None)
+
+    return lru_get(_FAST_CACHE, FAST_CACHE_SIZE, (float(N), bool(hits)) + table_key(lp), tables)
 
 
 def star_hits_bounds(logp, N, star):
