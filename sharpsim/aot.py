@@ -239,11 +239,13 @@ class _CachedJit:
         self._has_varargs = any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params)
         self._mem: dict = {}
         self._unverified: dict = {}  # key -> file of an executable loaded but not yet run
+        self._pending: dict = {}  # key -> threading.Event of the thread loading or compiling it now
         functools.update_wrapper(self, fun)
         _INSTANCES.append(self)
 
     def __getattr__(self, name):  # lower, trace, eval_shape, clear_cache, ... of the jax.jit object
-        if name.startswith("__") or name in ("_jit", "_fun", "_mem", "_unverified", "_name", "_static", "_static_pos"):
+        if name.startswith("__") or name in ("_jit", "_fun", "_mem", "_unverified", "_pending", "_name", "_static",
+                                                 "_static_pos"):
             raise AttributeError(name)  # (not set yet, e.g. while unpickling: no recursion)
         return getattr(self._jit, name)
 
@@ -306,6 +308,29 @@ class _CachedJit:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def _load_or_compile(self, folder, key, args, kwargs):
+        """The executable for ``key``, loaded or compiled by one thread at a time: a thread that finds
+        another one loading or compiling the same key waits for it and takes its executable (the engine
+        runs the chunks of one batch on several threads, which all make the first call of a new shape
+        together; each used to compile, or load, the same program)."""
+        while True:
+            with _LOCK:
+                exe = self._mem.get(key)
+                if exe is not None:
+                    _STATS["hits_memory"] += 1
+                    return exe
+                done = self._pending.get(key)
+                if done is None:
+                    done = self._pending[key] = threading.Event()
+                    break
+            done.wait()  # then the executable is in _mem (or that thread failed: try again here)
+        try:
+            return self._load_or_compile_now(folder, key, args, kwargs)
+        finally:
+            with _LOCK:
+                del self._pending[key]
+            done.set()
+
+    def _load_or_compile_now(self, folder, key, args, kwargs):
         from jax.experimental import serialize_executable as se
 
         try:

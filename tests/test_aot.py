@@ -281,3 +281,51 @@ def test_a_loaded_executable_that_fails_its_first_call_falls_back_to_jax_jit(cac
     np.testing.assert_array_equal(np.asarray(f(x)), want)
     assert aot.stats()["fallbacks"] == before + 1 and _files(cache) == []
     np.testing.assert_array_equal(np.asarray(f(x)), want)  # jax.jit from now on in this process
+
+
+def test_threads_making_the_first_call_together_compile_once(cache, monkeypatch):
+    """Two threads that make the first call of one new program at the same time (the engine's chunks of
+    one batch do) get one executable: the second waits for the first's compile instead of compiling (or,
+    in a warm process, loading) the same program again. The first thread's compile is held until the
+    second has entered the loader, so the two surely overlap."""
+    import threading
+
+    f = aot.jit(lambda x: jnp.tanh(x) * 3.25 + 0.5, name="tests.test_aot.two_threads")
+    x = jnp.linspace(-1.0, 1.0, 11)
+    entered = {1: threading.Event(), 2: threading.Event()}
+    lowered = []
+    jitted = f._jit
+
+    class SlowJit:  # f's jax.jit: its lower() waits until the second thread is in the loader
+        def lower(self, *a, **k):
+            lowered.append(threading.current_thread().name)
+            assert entered[2].wait(30.0)
+            return jitted.lower(*a, **k)
+
+        def __call__(self, *a, **k):
+            return jitted(*a, **k)
+
+    monkeypatch.setattr(f, "_jit", SlowJit())
+    load = f._load_or_compile
+
+    def spy(*a, **k):
+        entered[int(threading.current_thread().name)].set()
+        return load(*a, **k)
+
+    monkeypatch.setattr(f, "_load_or_compile", spy)
+    out = {}
+
+    def call(i):
+        if i == 2:
+            assert entered[1].wait(30.0)
+        out[i] = np.asarray(f(x))
+
+    threads = [threading.Thread(target=call, args=(i,), name=str(i)) for i in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60.0)
+    assert lowered == ["1"]  # one compile, in the first thread
+    np.testing.assert_array_equal(out[1], out[2])
+    np.testing.assert_array_equal(out[1], np.asarray(jitted(x)))
+    assert len(_files(cache)) == 1 and not f._pending
