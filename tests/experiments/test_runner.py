@@ -133,3 +133,28 @@ def test_a_figure_that_cannot_be_drawn_is_a_failure_and_keeps_the_results(tmp_pa
     recs, fails = runner.reproduce(["greedy_vs_argmax"], quick=True, out=str(tmp_path), progress=False)
     assert recs == [] and "no ink" in fails[0][1]
     assert (tmp_path / "results" / "greedy_vs_argmax.quick.json").exists()
+
+
+def test_with_the_plot_processes_the_slowest_figures_are_computed_first(tmp_path, monkeypatch):
+    """reproduce computes the experiments of runner.DRAW_FIRST first when the figures are drawn in the
+    plot processes (their drawing then overlaps the others' computing), the order given otherwise;
+    the records and failures come back in the order given."""
+    names = ["lower_bound", "passk", "greedy_vs_argmax", "iterated"]
+    assert runner.compute_order(names, True) == ["passk", "iterated", "lower_bound", "greedy_vs_argmax"]
+    assert runner.compute_order(names, False) == names
+    assert runner.compute_order(CATALOGUE, True)[:3] == list(runner.DRAW_FIRST)
+    assert sorted(runner.compute_order(CATALOGUE, True)) == sorted(CATALOGUE)
+    assert set(runner.DRAW_FIRST) <= set(CATALOGUE)
+
+    for flag, want in ((True, ["passk", "iterated", "lower_bound", "greedy_vs_argmax"]), (False, names)):
+        seen = []
+
+        def fake_run_tasks(todo, executor, on_result, on_error, **kw):
+            seen.append(todo[0].group)
+            on_error(todo[0], RuntimeError("not run"))
+
+        monkeypatch.setattr(runner, "run_tasks", fake_run_tasks)
+        recs, fails = runner.reproduce(names, quick=True, out=str(tmp_path / str(flag)), force=True, progress=False,
+                                       plot_process=flag)
+        assert seen == want
+        assert recs == [] and [f[0] for f in fails] == want  # failures in the order they happened
