@@ -330,9 +330,10 @@ def best_of_n_exact(key, base, x, N) -> BoNResult:
 
     check_key(key)
     N = check_int(N, "N")
-    lp = jnp.asarray(log_table_of(base, "base"))
+    lp = np.asarray(log_table_of(base, "base"), dtype=np.float64)
     x = _check_prompts(x, lp.shape[0])
-    law = core.bon_law(lp[x], bon_N_float(N))
+    # the host path: the jitted law's bits, without one compiled law per number of prompts
+    law = core.to_device(core.bon_law_numpy(lp[x], bon_N_float(N)))
     y = _sample_from_law(key, law)
     B = x.shape[0]
     return BoNResult(np.asarray(y), np.full(B, N), np.zeros(B, dtype=bool))

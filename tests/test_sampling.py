@@ -42,6 +42,25 @@ def test_best_of_n_matches_exact_law(key, row, N):
     np.testing.assert_array_equal(res.y, ss.best_of_n(key, base, x, N).y)
 
 
+def test_best_of_n_exact_draws_from_the_jitted_laws_bits(key):
+    """best_of_n_exact takes the law of its prompts' rows on the host path (core.bon_law_numpy): the same
+    draws, bit for bit, as drawing from the jitted core.bon_law of those rows with the same key."""
+    from sharpsim import core, sampling
+
+    rng = np.random.default_rng(5)
+    table = rng.dirichlet(np.ones(6), size=4)
+    table[1, :3] = table[1, 0]  # ties
+    table[2, 5] = 0.0  # a zero
+    table /= table.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        lp = np.log(table)
+    x = np.array([0, 1, 1, 2, 3, 2, 2])
+    for N in (2, 9):
+        law = core.bon_law(core.to_device(lp[x]), float(N))
+        want = np.asarray(sampling._sample_from_law(key, law))
+        np.testing.assert_array_equal(ss.best_of_n_exact(key, table, x, N).y, want)
+
+
 def test_best_of_n_ties_from_summation_order_split_uniformly(key):
     """Two sequences equal in exact arithmetic (0.5*0.6*0.7 vs 0.5*0.7*0.6) split the BoN mass equally."""
     c1 = np.array([[[0.5, 0.5]]])

@@ -214,6 +214,33 @@ def test_bon_kl_formula_is_exact_without_ties():
         assert s.bon_win_rate(table, N, mu=second) == pytest.approx(N / (N + 1), abs=tol)
 
 
+def test_bon_kl_and_win_rate_take_the_jitted_laws_bits_and_any_N():
+    """bon_kl and bon_win_rate compute the law on the host path (sharpsim.core.bon_law_numpy): the same
+    bits as composing them with the jitted core.bon_law, on a table with ties and zeros; an N beyond
+    the float64 range is the N -> inf limit (the uniform law on the argmax set), as in sharpsim.bon_law,
+    not an OverflowError."""
+    from sharpsim import core, quantities
+
+    rng = np.random.default_rng(11)
+    table = rng.dirichlet(np.ones(7), size=5)
+    table[0, 3] = 0.0
+    table[1, :4] = table[1, 0]
+    table[2, 2:5] = 0.0
+    table /= table.sum(axis=1, keepdims=True)
+    lp = np.asarray(s.self_rewards.log_table_of(table, "base"))  # the log table bon_kl works on
+    mu = s.self_rewards.mu_of(None, table, 5)
+    for N in (1, 3, 16):
+        law = np.asarray(core.bon_law(core.to_device(lp), float(N)))
+        with np.errstate(divide="ignore"):
+            want_kl = float(core.kl(np.log(law), lp, mu))
+        assert s.bon_kl(table, N) == want_kl
+        assert s.bon_win_rate(table, N) == float(np.sum(mu * s.self_rewards._win_rows(lp, law)))
+    limit = np.asarray(core.bon_law(core.to_device(lp), quantities.bon_N_float(10**400)))
+    with np.errstate(divide="ignore"):
+        assert s.bon_kl(table, 10**400) == float(core.kl(np.log(limit), lp, mu))
+    assert np.isfinite(s.bon_kl(table, 10**400)) and s.bon_kl(table, 10**400) <= s.bon_kl_bound(10**400)
+
+
 def test_bon_win_rate_hand_checked():
     assert s.bon_win_rate([[0.5, 0.5]], 7) == pytest.approx(0.5, abs=1e-15)  # one tie level
     # two levels a < b: BoN picks b w.p. 1 - pa^N; win = P(b)*(pa + pb/2) + P(a)*(pa/2)
