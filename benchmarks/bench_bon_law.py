@@ -163,8 +163,8 @@ def bench_bon_law(cfg):
             "host_steps_sum_x_of_sort (floor of this design)": host_floor / sort_t,
             "speedup_vs_numpy_at_the_floor": med["numpy"] / host_floor,
         }
-        threads = core.host_row_blocks(X, lp.size)
-        if threads > 1:  # row blocks on threads: the floor is the steps' sum over the threads
+        threads = min(core.host_row_blocks(X, lp.size), core._host_threads())  # the cores the blocks use
+        if threads > 1:  # row blocks on threads: the floor is the steps' sum over the cores they use
             ratios[f"host_steps_sum_over_{threads}_threads_x_of_sort (floor with the row split)"] = (
                 host_floor / threads / sort_t)
         for k, v in breakdown.items():
@@ -194,9 +194,10 @@ def bench_bon_law(cfg):
             "in XLA, the two running sums in numpy in XLA:CPU's own summation order (blocks of 16), N log S at "
             "every boundary and the law of every entry alone in its tie group in XLA, tie groups of >= 2 entries "
             "from their two boundaries, one scatter back; tables of >= core.HOST_SPLIT_MIN_SIZE entries with "
-            "several rows are cut into row blocks computed on threads, one per usable core (every step works "
-            "row by row and releases the GIL; the same bits as one block, tested), so [1000, 1000] runs on both "
-            "cores here and [1, 10^6] (one row) on one. Bit-identical to 'jit' (core.bon_law, jitted; still "
+            "several rows are cut into row blocks computed on threads, one per usable core and two per core "
+            "from core.HOST_SPLIT_FINE_SIZE entries (every step works row by row and releases the GIL; the "
+            "same bits as one block, tested), so [1000, 1000] runs as 4 blocks on both cores here and "
+            "[1, 10^6] (one row) on one. Bit-identical to 'jit' (core.bon_law, jitted; still "
             "the path inside jit and on other backends; tests/test_bon_law_host_path.py): "
             "every transcendental stays in XLA (numpy's differ in the last bits), and N log S reaches the level "
             "formula rounded in every path (core._rounded_product: on CPUs with FMA, LLVM contracts a multiply "

@@ -227,6 +227,24 @@ def test_host_path_default_split_on_a_table_at_the_threshold(monkeypatch):
     np.testing.assert_array_equal(_bits(got), _bits(core.bon_law(jnp.asarray(lp), 16.0)))
 
 
+def test_host_path_cuts_two_blocks_per_core_from_the_fine_size(monkeypatch):
+    """From HOST_SPLIT_FINE_SIZE entries the table is cut into two row blocks per usable core (all on
+    their own threads at once): the same bits as the jitted law; the rule at its thresholds."""
+    monkeypatch.setattr(core, "_host_threads", lambda: 2)  # as on CI's 2 cores, whatever this machine has
+    lo, fine = core.HOST_SPLIT_MIN_SIZE, core.HOST_SPLIT_FINE_SIZE
+    assert [core.host_row_blocks(1000, s) for s in (lo - 1, lo, fine - 1, fine, 10**6)] == [1, 2, 2, 4, 4]
+    assert core.host_row_blocks(3, 10**6) == 3 and core.host_row_blocks(1, 10**6) == 1
+    X = 256
+    Y = fine // X
+    lp = _table(np.random.default_rng(6), X, Y)
+    calls = []
+    rows = core._bon_law_host_rows
+    monkeypatch.setattr(core, "_bon_law_host_rows", lambda a, N: calls.append(a.shape) or rows(a, N))
+    got = core.bon_law_host(lp, 16.0)
+    assert sorted(calls) == [(X // 4, Y)] * 4
+    np.testing.assert_array_equal(_bits(got), _bits(core.bon_law(jnp.asarray(lp), 16.0)))
+
+
 @pytest.mark.parametrize("X, Y", [(1, 1), (3, 1), (2, 2), (3, 17), (5, 33), (1, 300), (40, 64)])
 def test_flat_padded_steps_equal_the_shaped_kernels(monkeypatch, X, Y):
     """Small tables run the host path's XLA steps on flat copies padded to a power of two (one program
