@@ -104,7 +104,7 @@ def test_a_partial_file_from_another_config_is_not_resumed(tmp_path):
 
 
 def test_figures_drawn_in_the_plot_process_are_the_inline_bytes(tmp_path, quick_catalogue):
-    """reproduce draws figures in a spawned process when it runs two or more experiments; the
+    """reproduce draws figures in its plot processes when it runs two or more experiments; the
     files are the bytes drawn in this process, and all are there when it returns. (Both runs
     reuse the results of the session's quick catalogue run: only the drawing is under test.)"""
     names = ["lower_bound", "greedy_vs_argmax"]
@@ -158,3 +158,27 @@ def test_with_the_plot_processes_the_slowest_figures_are_computed_first(tmp_path
                                        plot_process=flag)
         assert seen == want
         assert recs == [] and [f[0] for f in fails] == want  # failures in the order they happened
+
+
+def test_the_plot_pool_forks_from_a_preloaded_server_or_spawns(monkeypatch):
+    """Where the platform has a fork server the plot workers come from one that imports
+    runner.PLOT_PRELOAD (every catalogue module, so all importable); elsewhere spawned workers."""
+    import importlib
+    import multiprocessing
+
+    assert set(runner.PLOT_PRELOAD) >= {f"sharpsim.experiments.{n}" for n in CATALOGUE}
+    for mod in runner.PLOT_PRELOAD:
+        importlib.import_module(mod)
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        pool = runner._plot_pool()
+        try:
+            assert pool._mp_context.get_start_method() == "forkserver"
+            assert pool.submit(os.getpid).result(timeout=120) != os.getpid()
+        finally:
+            pool.shutdown(wait=True)
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    pool = runner._plot_pool()
+    try:
+        assert pool._mp_context.get_start_method() == "spawn"
+    finally:
+        pool.shutdown(wait=True)
