@@ -196,8 +196,10 @@ def _plot_pool():
     22.3 s wall (37.1 / 36.4 / 38.0 s of busy CPU, from /proc/stat), forked from the early server
     19.5 / 19.3 / 20.0 s (32.0 / 31.6 / 32.5 s); a server started at the first figure instead of here
     left a core idle while it imported (21.9 / 21.0 / 21.8 s). The server imports no JAX backend, so
-    it forks a single-threaded process. Otherwise (or if the server does not start): spawned workers.
-    The figures are the same bytes either way (tests/experiments/test_runner.py)."""
+    it forks a single-threaded process. The server is one per process (multiprocessing's), so the
+    workers of every later pool in this process come from it too and see the environment (e.g.
+    ``MPLBACKEND``, ``SHARPSIM_PDF``) as it was when it started. Otherwise (or if the server does not
+    start): spawned workers. The figures are the same bytes either way (tests/experiments/test_runner.py)."""
     import concurrent.futures as cf
     import multiprocessing
 
