@@ -236,8 +236,15 @@ def bon_law(base, N) -> np.ndarray:
     [[0.75, 0.125, 0.125]]
     """
     N = check_int(N, "N", minimum=1)
-    lp = _base(base)
-    return core.bon_law_numpy(lp, bon_N_float(N))  # CPU backend: sorted in numpy, the same bits
+    return bon_law_log_table(_base(base), N)
+
+
+def bon_law_log_table(lp, N) -> np.ndarray:
+    """:func:`bon_law` of an already validated float64 log table ``lp`` [X, Y] and integer N >= 1 (no
+    checks): the faster exact path (:func:`sharpsim.core.bon_law_numpy`; on the CPU backend sorted in
+    numpy, the jitted law's bits, a few compiled programs for all table shapes), N beyond the float64
+    range taken as its limit (:func:`bon_N_float`). The law of callers that validated their table."""
+    return core.bon_law_numpy(np.asarray(lp, dtype=np.float64), bon_N_float(N))
 
 
 def _rows_not_normalised(lt: np.ndarray) -> np.ndarray:

@@ -326,14 +326,14 @@ def best_of_n_exact(key, base, x, N) -> BoNResult:
     Same distribution as :func:`best_of_n` (tested), at a cost independent of N. Any integer
     N >= 1 works, also beyond the float64 range (see :func:`sharpsim.bon_law`).
     """
-    from .quantities import bon_N_float
+    from .quantities import bon_law_log_table
 
     check_key(key)
     N = check_int(N, "N")
     lp = np.asarray(log_table_of(base, "base"), dtype=np.float64)
     x = _check_prompts(x, lp.shape[0])
     # the host path: the jitted law's bits, without one compiled law per number of prompts
-    law = core.to_device(core.bon_law_numpy(lp[x], bon_N_float(N)))
+    law = core.to_device(bon_law_log_table(lp[x], N))
     y = _sample_from_law(key, law)
     B = x.shape[0]
     return BoNResult(np.asarray(y), np.full(B, N), np.zeros(B, dtype=bool))

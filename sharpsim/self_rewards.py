@@ -47,6 +47,7 @@ from ._validate import (
     log_table_of,
     mu_of,
 )
+from .quantities import bon_law_log_table
 
 __all__ = [
     "power",
@@ -406,20 +407,10 @@ def bon_kl(base, N, mu=None) -> float:
     N = check_int(N, "N")
     lp = log_table_of(base, "base")
     m = mu_of(mu, base, lp.shape[0])
-    law = _bon_law_host(lp, N)
+    law = bon_law_log_table(lp, N)  # host path: few programs for all shapes
     with np.errstate(divide="ignore"):
         lq = np.log(law)
     return float(core.kl(lq, lp, m))
-
-
-def _bon_law_host(lp, N):
-    """``sharpsim.bon_law``'s table [X, Y] for a validated log table and an integer N >= 1: the host
-    path (:func:`sharpsim.core.bon_law_numpy`, the jitted law's bits; a few compiled programs for all
-    table shapes, where the jitted law compiles one per shape), with N beyond the float64 range taken
-    as its limit (:func:`sharpsim.quantities.bon_N_float`)."""
-    from .quantities import bon_N_float
-
-    return core.bon_law_numpy(np.asarray(lp, dtype=np.float64), bon_N_float(N))
 
 
 _snap_rows = aot.jit(jax.vmap(core.snap_ties), name="sharpsim.self_rewards._snap_rows")
@@ -454,7 +445,7 @@ def bon_win_rate(base, N, mu=None) -> float:
     N = check_int(N, "N")
     lp = log_table_of(base, "base")
     m = mu_of(mu, base, lp.shape[0])
-    law = _bon_law_host(lp, N)
+    law = bon_law_log_table(lp, N)  # host path: few programs for all shapes
     return float(np.sum(m * _win_rows(lp, law)))
 
 
