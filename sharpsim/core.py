@@ -666,6 +666,9 @@ path, 31 alternating calls, three runs): 4 blocks 42.6 / 43.2 / 47.5 ms, 2 block
 also faster at [4000, 250] and [8, 2^17], no faster at [64, 8192] and slower at [256, 1024] (15.5 vs
 14.5 ms), hence the threshold."""
 
+HOST_FINE_BLOCKS_PER_CORE = 2
+"""Row blocks per usable core from :data:`HOST_SPLIT_FINE_SIZE` entries (:func:`host_row_blocks`)."""
+
 HOST_SPLIT_MAX_THREADS = 8
 
 _host_pool = None
@@ -686,7 +689,7 @@ def host_row_blocks(X: int, size: int) -> int:
     per usable core from :data:`HOST_SPLIT_FINE_SIZE`, else 1; at most X."""
     if size < HOST_SPLIT_MIN_SIZE:
         return 1
-    return min(X, _host_threads() * (2 if size >= HOST_SPLIT_FINE_SIZE else 1))
+    return min(X, _host_threads() * (HOST_FINE_BLOCKS_PER_CORE if size >= HOST_SPLIT_FINE_SIZE else 1))
 
 
 def bon_law_numpy(lp, N):
@@ -707,8 +710,8 @@ def bon_law_host(logp, N):
     entries get (S_<=^N - S_<^N) / size from their two boundaries (:func:`_bon_group_law`); scatter
     back. Tables of at least :data:`HOST_SPLIT_MIN_SIZE` entries are cut into row blocks computed
     on threads (one or two per usable core, :func:`host_row_blocks`; the calling thread takes the
-    first block); the XLA steps of
-    small tables run on flat padded copies, a few programs for all shapes (:data:`HOST_FLAT_MAX_SIZE`).
+    first block); the XLA steps of small tables run on flat padded copies, a few programs for all
+    shapes (:data:`HOST_FLAT_MAX_SIZE`).
 
     Args:
       logp: float64 [X, Y] log-probabilities, NaN-free (validated tables); N: float >= 1.
@@ -725,7 +728,9 @@ def bon_law_host(logp, N):
         if _host_pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            _host_pool = ThreadPoolExecutor(2 * HOST_SPLIT_MAX_THREADS - 1, thread_name_prefix="sharpsim-bon-law")
+            # every block but the caller's on its own thread, at the most blocks host_row_blocks makes
+            _host_pool = ThreadPoolExecutor(HOST_FINE_BLOCKS_PER_CORE * HOST_SPLIT_MAX_THREADS - 1,
+                                            thread_name_prefix="sharpsim-bon-law")
     cuts = [X * i // k for i in range(k + 1)]
     out = np.empty_like(lp)
 
