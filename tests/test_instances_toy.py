@@ -21,3 +21,38 @@ def test_toy_task_structure():
     g = clean.greedy()
     assert (g[trap, 0] != correct[trap, 0]).all()  # greedy takes the trap first token
     assert (g[~trap] == correct[~trap]).all()  # and follows the correct chain otherwise (q > 1/2)
+
+
+def _bits(a):
+    return np.asarray(a, dtype=np.float64).view(np.int64)
+
+
+def test_loggamma_draws_are_the_first_entries_of_the_whole_buffer():
+    """toy_task's Dirichlet rows take the first X V^h entries of a buffer of BUF log-gamma draws; they
+    are drawn at the smallest of LOGGAMMA_SIZES that holds them: the same bits as the whole buffer's
+    prefix, computed here by plain jax.random.loggamma over BUF entries (and with the whole buffer
+    when threefry is not partitionable, where the prefix property does not hold)."""
+    import jax.numpy as jnp
+    from jax._src import config as jax_config
+
+    from sharpsim.instances import toy
+
+    small = toy.LOGGAMMA_SIZES[0]
+    for alpha, seed in ((0.3, 0), (3.0, 1)):
+        key = jax.random.fold_in(jax.random.key(5), seed)
+        whole = np.asarray(jax.random.loggamma(key, jnp.full((toy.BUF,), alpha, dtype=jnp.float64)))
+        for shape in ((1,), (small,), (small + 1,), (4, 5, 3), (toy.BUF,)):
+            n = int(np.prod(shape))
+            got = toy._loggamma_take(key, alpha, shape)
+            assert got.shape == shape
+            np.testing.assert_array_equal(_bits(got).ravel(), _bits(whole[:n]), err_msg=f"{alpha} {shape}")
+    with jax_config.threefry_partitionable(False):
+        key = jax.random.key(6)
+        whole = np.asarray(jax.random.loggamma(key, jnp.full((toy.BUF,), 0.5, dtype=jnp.float64)))
+        np.testing.assert_array_equal(_bits(toy._loggamma_take(key, 0.5, (7, 3))).ravel(), _bits(whole[:21]))
+    try:
+        toy._loggamma_take(jax.random.key(0), 0.5, (toy.BUF + 1,))
+    except ValueError as e:
+        assert "exceeds the buffer size" in str(e)
+    else:
+        raise AssertionError("no ValueError beyond BUF")

@@ -10,10 +10,14 @@ decoding takes t_1, while the sequence argmax is (usually) the correct chain (th
 * :func:`answer_correct`: the [X, V^H] verifier "the last token is the correct answer".
 * :func:`tabular_task`: a tabular task where some prompts' mode is wrong (the pass@k experiments).
 
-Random numbers come from fixed-size buffers (one compiled shape for every task and model).
+Random numbers come from fixed-size buffers (one compiled shape for every task and model); the
+Dirichlet rows' log-gamma draws, the costly ones, from the first entries of such a buffer, drawn at
+one of a few sizes (:data:`LOGGAMMA_SIZES`).
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -41,16 +45,37 @@ def _normal_buf(key):
     return jax.random.normal(key, (BUF,), dtype=jnp.float64)
 
 
-@aot.jit
-def _loggamma_buf(key, alpha):
-    return jax.random.loggamma(key, jnp.full((BUF,), alpha, dtype=jnp.float64))
+LOGGAMMA_SIZES = (2**13, BUF)
+"""The sizes at which :func:`_loggamma_take` draws log-gamma variates: the smallest that holds the
+entries used. A buffer of BUF draws costs ~0.1 s on a CPU core and each size one compile (~1.8 s);
+most tasks of the catalogue take at most 2^13 entries (X V^h), so two sizes."""
+
+
+@partial(aot.jit, static_argnames="size")
+def _loggamma_buf(key, alpha, size=BUF):
+    """log Gamma(alpha) float64 draws [size] from ``key``: with ``jax_threefry_partitionable`` (JAX's
+    default) entry i is the same for every size > i (each entry is drawn with its own subkey)."""
+    return jax.random.loggamma(key, jnp.full((size,), alpha, dtype=jnp.float64))
+
+
+def _check_size(n: int) -> int:
+    if n > BUF:
+        raise ValueError(f"X * V^h = {n} exceeds the buffer size {BUF}: use fewer prompts or a smaller V^H")
+    return n
 
 
 def _take(buf, shape) -> np.ndarray:
-    n = int(np.prod(shape))
-    if n > BUF:
-        raise ValueError(f"X * V^h = {n} exceeds the buffer size {BUF}: use fewer prompts or a smaller V^H")
+    n = _check_size(int(np.prod(shape)))
     return np.asarray(buf)[:n].reshape(shape)
+
+
+def _loggamma_take(key, alpha, shape) -> np.ndarray:
+    """The first prod(shape) entries of the log-gamma buffer ``_loggamma_buf(key, alpha)`` (BUF
+    draws), reshaped: drawn at the smallest of :data:`LOGGAMMA_SIZES` that holds them, the same bits
+    (the prefix property above; without ``jax_threefry_partitionable`` the whole buffer is drawn)."""
+    n = _check_size(int(np.prod(shape)))
+    size = next(s for s in LOGGAMMA_SIZES if s >= n) if jax.config.jax_threefry_partitionable else BUF
+    return np.asarray(_loggamma_buf(key, alpha, size=size))[:n].reshape(shape)
 
 
 def toy_task(key, X: int, V: int, H: int, trap_rate: float, p_correct: float, p_trap: float, q: float,
@@ -80,7 +105,7 @@ def toy_task(key, X: int, V: int, H: int, trap_rate: float, p_correct: float, p_
     first[rows, other] = np.where(trap, p_trap, p_correct)
     conds = [np.log(first)[:, None, :]]
     for h in range(2, H + 1):
-        g = _take(_loggamma_buf(jax.random.fold_in(k_off, h), alpha_off), (X, V ** (h - 1), V))
+        g = _loggamma_take(jax.random.fold_in(k_off, h), alpha_off, (X, V ** (h - 1), V))
         lp = g - logsumexp(g, axis=-1, keepdims=True)
         on_path = encode(correct[:, : h - 1], V)
         onp = np.full((X, V), np.log((1.0 - q) / (V - 1)))
