@@ -40,30 +40,67 @@ def exact_success(p_star: float, n: int, N: int, delta: float) -> float:
     return float(stats.binom.sf(kmin(n, delta) - 1, n, q))
 
 
+def _success_many(p_star: float, ns, Ns, delta: float) -> np.ndarray:
+    """:func:`exact_success` at the sizes (ns[i], Ns[i]), float64 [len(ns)]: the same bits, one
+    vectorized ``binom.sf`` instead of one call per size (q_N and k_min per element as there)."""
+    k = {n: kmin(n, delta) for n in set(ns)}
+    q = {N: -math.expm1(N * math.log1p(-p_star)) for N in set(Ns)}
+    return np.asarray(stats.binom.sf(np.array([k[n] - 1 for n in ns], dtype=np.int64),
+                                      np.array(ns, dtype=np.int64), np.array([q[N] for N in Ns])), dtype=np.float64)
+
+
 def exact_path_m(p_star, n0, N0, delta, rho, grid=4000) -> float:
-    """Smallest m = n_s N_s along (n_s, N_s) = (ceil(s n0), ceil(s N0)) with exact success >= 1 - rho."""
-    for sc in np.geomspace(1e-4, 1.0, grid):
-        n, N = max(1, math.ceil(sc * n0)), max(1, math.ceil(sc * N0))
-        if exact_success(p_star, n, N, delta) >= 1 - rho:
-            return float(n * N)
-    return float("nan")
+    """Smallest m = n_s N_s along (n_s, N_s) = (ceil(s n0), ceil(s N0)) with exact success >= 1 - rho
+    (s on a geometric grid of ``grid`` points from 1e-4 to 1; nan if none succeeds)."""
+    scs = np.geomspace(1e-4, 1.0, grid)
+    ns = [max(1, math.ceil(sc * n0)) for sc in scs]
+    Ns = [max(1, math.ceil(sc * N0)) for sc in scs]
+    ok = np.flatnonzero(_success_many(p_star, ns, Ns, delta) >= 1 - rho)
+    return float(ns[ok[0]] * Ns[ok[0]]) if ok.size else float("nan")
+
+
+_DOUBLINGS = 62
+"""exact_optimum's doubling phase looks at N = 2^0 .. 2^_DOUBLINGS at once (sizes where no N
+succeeds are searched one doubling at a time beyond it, as before)."""
 
 
 def exact_optimum(p_star, delta, rho, n_max=64) -> tuple[float, int, int]:
-    """min over n <= n_max of n N_min(n), N_min(n) the least N with exact success >= 1 - rho."""
-    best = (math.inf, 0, 0)
-    for n in range(1, n_max + 1):
-        lo, hi = 0, 1
-        while exact_success(p_star, n, hi, delta) < 1 - rho:
-            lo, hi = hi, 2 * hi
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if exact_success(p_star, n, mid, delta) >= 1 - rho:
-                hi = mid
+    """min over n <= n_max of n N_min(n), N_min(n) the least N with exact success >= 1 - rho.
+
+    N_min(n) by doubling (the least power of two hi that succeeds, lo = hi / 2 or 0) then bisection
+    on (lo, hi]; every n's steps are evaluated together (:func:`_success_many`), the same searches
+    and results as one n at a time. Ties in n N go to the smallest n. Returns (m, n, N_min(n)).
+    """
+    ns = list(range(1, n_max + 1))
+    pows = [2**j for j in range(_DOUBLINGS + 1)]
+    ok = (_success_many(p_star, [n for n in ns for _ in pows], pows * len(ns), delta) >= 1 - rho).reshape(len(ns), -1)
+    lo, hi = [], []
+    for i, n in enumerate(ns):
+        j = np.flatnonzero(ok[i])
+        if j.size:
+            hi.append(pows[j[0]])
+            lo.append(pows[j[0] - 1] if j[0] else 0)
+        else:  # beyond 2^_DOUBLINGS: go on doubling one at a time
+            h = 2 * pows[-1]
+            while exact_success(p_star, n, h, delta) < 1 - rho:
+                h *= 2
+            hi.append(h)
+            lo.append(h // 2)
+    while True:
+        live = [i for i in range(len(ns)) if hi[i] - lo[i] > 1]
+        if not live:
+            break
+        mids = [(lo[i] + hi[i]) // 2 for i in live]
+        good = _success_many(p_star, [ns[i] for i in live], mids, delta) >= 1 - rho
+        for i, mid, g in zip(live, mids, good):
+            if g:
+                hi[i] = mid
             else:
-                lo = mid
-        if n * hi < best[0]:
-            best = (float(n * hi), n, hi)
+                lo[i] = mid
+    best = (math.inf, 0, 0)
+    for n, h in zip(ns, hi):
+        if n * h < best[0]:
+            best = (float(n * h), n, h)
     return best
 
 

@@ -73,3 +73,54 @@ def test_population_N_is_least_sharp_N():
     law = [float(s.bon_law(base, N)[0, star]) for N in range(1, N_pop + 1)]
     assert law[-1] > 0.9 and all(v <= 0.9 for v in law[:-1])
     assert disc < 1e-12
+
+
+def _path_m_loop(p_star, n0, N0, delta, rho, grid=4000):
+    """exact_path_m written as a plain loop: one exact_success per grid point, first success wins."""
+    for sc in np.geomspace(1e-4, 1.0, grid):
+        n, N = max(1, math.ceil(sc * n0)), max(1, math.ceil(sc * N0))
+        if exact.exact_success(p_star, n, N, delta) >= 1 - rho:
+            return float(n * N)
+    return float("nan")
+
+
+def _optimum_loop(p_star, delta, rho, n_max=64):
+    """exact_optimum written as a plain loop: per n, doubling then bisection, one exact_success each."""
+    best = (math.inf, 0, 0)
+    for n in range(1, n_max + 1):
+        lo, hi = 0, 1
+        while exact.exact_success(p_star, n, hi, delta) < 1 - rho:
+            lo, hi = hi, 2 * hi
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if exact.exact_success(p_star, n, mid, delta) >= 1 - rho:
+                hi = mid
+            else:
+                lo = mid
+        if n * hi < best[0]:
+            best = (float(n * hi), n, hi)
+    return best
+
+
+@pytest.mark.parametrize("p_star,delta,rho", [(0.3, 0.1, 0.1), (0.02, 0.25, 0.05), (0.9, 0.4, 0.2), (1e-4, 0.1, 0.3),
+                                              (0.5, 0.5, 0.5)])
+def test_vectorized_searches_equal_the_loops(p_star, delta, rho):
+    """exact_path_m and exact_optimum evaluate their sizes with one vectorized binom.sf: the same
+    results as one exact_success per size (the loops above), and the path's m is a grid size that
+    succeeds, the size before it on the grid failing."""
+    for n0, N0 in ((1, 1), (50, 7), (3000, 400), (10**6, 10**5)):
+        got, ref = exact.exact_path_m(p_star, n0, N0, delta, rho), _path_m_loop(p_star, n0, N0, delta, rho)
+        assert (math.isnan(got) and math.isnan(ref)) or got == ref, (n0, N0)
+    for n_max in (1, 5, 64):
+        assert exact.exact_optimum(p_star, delta, rho, n_max) == _optimum_loop(p_star, delta, rho, n_max)
+    ns, Ns = [1, 7, 7, 300], [1, 1, 9, 10**9]
+    many = exact._success_many(p_star, ns, Ns, delta)
+    one = np.array([exact.exact_success(p_star, n, N, delta) for n, N in zip(ns, Ns)])
+    np.testing.assert_array_equal(many.view(np.int64), one.view(np.int64))
+
+
+def test_exact_optimum_beyond_the_doublings(monkeypatch):
+    """An n whose N_min is beyond 2^_DOUBLINGS goes on doubling one at a time (as the loop does)."""
+    monkeypatch.setattr(exact, "_DOUBLINGS", 2)  # N = 1, 2, 4 at once, then one at a time
+    for p_star in (0.01, 0.3):
+        assert exact.exact_optimum(p_star, 0.1, 0.1, 6) == _optimum_loop(p_star, 0.1, 0.1, 6)
