@@ -524,6 +524,34 @@ def _dataset_var(log_q, m, n, k):
     return float(np.dot(m**2, pass_at_k_estimator_variance(p, n, k)))
 
 
+def _dataset_var_at(log_q, m, k):
+    """``n -> _dataset_var(log_q, m, n, k)`` for one k at many n, the same bits: for n >= 2k - 1 (every
+    overlap j = 1..k possible) the n-independent parts of :func:`pass_at_k_estimator_variance`'s
+    terms -- log C(k, j) and log(q^(-j) - 1) -- are computed once, the same expressions on the same
+    elements; smaller n go to :func:`_dataset_var`."""
+    p = -np.expm1(log_q)
+    live = (p > 0) & (p < 1)
+    lq = np.log1p(-p[live])[:, None]
+    kk = np.int64(k)
+    j = np.arange(1, k + 1, dtype=np.int64)[None, :]
+    head = _log_comb(kk, j)  # log C(k, j)
+    tail = _log_expm1(-j * lq)  # log(q^(-j) - 1)
+    scale = 2 * kk * lq[:, 0]
+    w = m**2
+
+    def var(n):
+        if n < 2 * k - 1:
+            return _dataset_var(log_q, m, n, k)
+        nn = np.int64(n)
+        logw = head + _log_comb(nn - kk, kk - j) - _log_comb(nn, kk)
+        out = np.zeros(p.shape)
+        with np.errstate(under="ignore"):
+            out[live] = np.exp(scale + logsumexp(np.broadcast_to(logw, tail.shape) + tail, axis=1))
+        return float(np.dot(w, out))
+
+    return var
+
+
 def passk_samples_to_resolve(base, sharpened, correct, k, mu=None, conf: float = 0.95, n_max: int = 2**40):
     """Samples per prompt the unbiased estimator needs to resolve the sign of pass_base@k - pass_sharp@k.
 
@@ -547,9 +575,10 @@ def passk_samples_to_resolve(base, sharpened, correct, k, mu=None, conf: float =
     out = []
     for kk in karr.ravel().tolist():
         gap = math.fsum((m * _pow_diff(kk * lqs, kk * lqb)).tolist())
+        var_b, var_s = _dataset_var_at(lqb, m, kk), _dataset_var_at(lqs, m, kk)
 
-        def ok(n, kk=kk, gap=gap):
-            return z * math.sqrt(_dataset_var(lqb, m, n, kk) + _dataset_var(lqs, m, n, kk)) < abs(gap)
+        def ok(n, gap=gap, var_b=var_b, var_s=var_s):
+            return z * math.sqrt(var_b(n) + var_s(n)) < abs(gap)
 
         if gap == 0 or kk > n_max or not ok(n_max):
             out.append(math.inf)

@@ -444,6 +444,36 @@ def test_samples_to_resolve_is_minimal():
         assert s.passk_samples_to_resolve(base, sharp, corr, kc) == math.inf
 
 
+def test_dataset_variance_at_many_n_is_the_same_bits():
+    """passk_samples_to_resolve evaluates the dataset variance with the n-independent parts computed
+    once per k (passk._dataset_var_at): the same bits as the general _dataset_var (every n on both
+    sides of 2k - 1, prompts with p = 0 and p = 1), and the same samples-to-resolve on a random pair."""
+    from sharpsim import passk as P
+
+    rng = np.random.default_rng(7)
+    for k in (1, 2, 5, 33):
+        for lq in (np.log1p(-rng.uniform(0, 1, 40)), np.array([0.0, -np.inf, -0.3, -2.0, -1e-9])):
+            m = rng.dirichlet(np.ones(lq.size))
+            var = P._dataset_var_at(lq, m, k)
+            for n in sorted({k, max(k, 2 * k - 2), 2 * k - 1, 2 * k, 3 * k + 1, 1000, 2**40}):
+                got, ref = var(n), P._dataset_var(lq, m, n, k)
+                assert np.float64(got).view(np.int64) == np.float64(ref).view(np.int64), (k, n)
+    base, sharp = rng.dirichlet(np.ones(6), size=9), rng.dirichlet(np.full(6, 0.2), size=9)
+    corr = rng.uniform(size=(9, 6)) < 0.3
+    ks = [1, 3, 8, 40]
+    fast = s.passk_samples_to_resolve(base, sharp, corr, ks)
+
+    def general(log_q, m, k):
+        return lambda n: P._dataset_var(log_q, m, n, k)
+
+    import unittest.mock as mock
+
+    with mock.patch.object(P, "_dataset_var_at", general):
+        slow = s.passk_samples_to_resolve(base, sharp, corr, ks)
+    np.testing.assert_array_equal(fast, slow)
+    assert np.isfinite(fast).any()
+
+
 # --------------------------------------------------------------------------- command line
 
 
