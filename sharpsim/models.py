@@ -178,7 +178,14 @@ class _TableModel:
         check_key(key)
         n = check_int(n, "n")
         check_size(n, f"n = {n} prompts", "draw fewer prompts at a time")
-        return jax.random.choice(key, self.num_prompts, shape=(n,), p=to_device(self.mu))
+        return _choice_prompts(key, to_device(self.mu), n)
+
+
+@partial(aot.jit, static_argnames=("n",))
+def _choice_prompts(key, mu, n):
+    """``jax.random.choice(key, X, shape=(n,), p=mu)`` in one cached program per (X, n) (eagerly,
+    choice runs op by op, each op a program of its own); the same draws (tested)."""
+    return jax.random.choice(key, mu.shape[0], shape=(n,), p=mu)
 
 
 @partial(aot.jit, static_argnames=("num",))

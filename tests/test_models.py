@@ -3,6 +3,8 @@
 import itertools
 import math
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import oracles as O  # tests/ is on sys.path (rootdir conftest, no package)
 import pytest
@@ -81,6 +83,23 @@ def test_tabular_sampling_frequencies(key):
     np.testing.assert_array_equal(ys, np.asarray(lm.sample(key, [0, 1], n)))
     xs = np.asarray(ss.TabularLM(t, mu=[0.2, 0.8]).sample_prompts(key, n))
     counts_ok(np.bincount(xs, minlength=2), np.array([0.2, 0.8]), n)
+
+
+def test_sample_prompts_are_eager_jax_random_choice():
+    """sample_prompts runs jax.random.choice in one cached program: the same draws as eager
+    jax.random.choice (zeros in mu, one prompt, sizes on both sides of 8, both key kinds)."""
+    rng = np.random.default_rng(3)
+    for X in (1, 2, 9, 300):
+        mu = rng.dirichlet(np.full(X, 0.4))
+        if X > 2:
+            mu[1] = 0.0
+            mu /= mu.sum()
+        lm = ss.TabularLM(np.full((X, 3), 1 / 3), mu=mu)
+        for n, k in ((1, jax.random.key(X)), (7, jax.random.PRNGKey(X)), (1000, jax.random.key(X + 1))):
+            got = np.asarray(lm.sample_prompts(k, n))
+            want = np.asarray(jax.random.choice(k, X, shape=(n,), p=jnp.asarray(lm.mu)))
+            np.testing.assert_array_equal(got, want)
+            assert got.shape == (n,)
 
 
 # ------------------------------------------------------------------ AutoregressiveLM
