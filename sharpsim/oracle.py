@@ -45,7 +45,7 @@ import numpy as np
 
 from . import aot, core
 from ._validate import check_int, check_positive, log_table_of, mu_of
-from .sampling import MAX_DRAWS, adaptive_one, best_of_n_table_core
+from .sampling import MAX_DRAWS, adaptive_going, adaptive_init, adaptive_one, adaptive_step, best_of_n_table_core
 
 __all__ = [
     "Oracle",
@@ -461,6 +461,46 @@ def adaptive_draws_core(key, logp, log_mu, n, mu_stop, max_draws, n_cap):
     y, k = jax.vmap(lambda kk, xx, ls: _adaptive_one(kk, logp[xx], cdf[xx], ls, max_draws))(keys, x, log_stop)
     draws = jnp.where(w > 0, k, 0).astype(jnp.int64)
     return Draws(x, y, logp[x, y], w, jnp.sum(draws), draws)
+
+
+ADAPTIVE_FIRST_DRAWS = 16
+""":func:`adaptive_lanes`: every lane first draws up to this many times together."""
+ADAPTIVE_COMPACT = 4
+""":func:`adaptive_lanes`: then, when at most 1/ADAPTIVE_COMPACT of the lanes are still drawing, only
+those go on (gathered into a loop of that many lanes); otherwise all lanes go on."""
+
+
+def adaptive_lanes(keys, logp, cdf, x, log_stop, max_draws):
+    """:func:`adaptive_one` on L lanes (one key, prompt and log mu_stop each) -> (y int32 [L], k int64 [L]).
+
+    A vmapped while loop draws on every lane until the last lane stops, so a few slow lanes (the hard
+    prompts, a geometric tail of draws) keep all L lanes iterating. Here all lanes first draw up to
+    :data:`ADAPTIVE_FIRST_DRAWS` times; the lanes still drawing then go on alone (gathered; every lane
+    when more than L / :data:`ADAPTIVE_COMPACT` are). Each lane goes through the same states as in
+    one loop (the same draws, the same bits; tested). Not for use under ``vmap`` (``lax.cond``).
+    """
+    L = x.shape[0]
+
+    def run(state, xs, ls, first):
+        def one(st, xx, lsx):
+            row, c = logp[xx], cdf[xx]
+            going = (lambda s: adaptive_going(s, lsx, max_draws) & (s[0] < ADAPTIVE_FIRST_DRAWS)) if first \
+                else (lambda s: adaptive_going(s, lsx, max_draws))
+            return jax.lax.while_loop(going, lambda s: adaptive_step(s, row, c), st)
+
+        return jax.vmap(one)(state, xs, ls)
+
+    state = run(jax.vmap(adaptive_init)(keys), x, log_stop, True)
+    going = jax.vmap(lambda st, lsx: adaptive_going(st, lsx, max_draws))(state, log_stop)
+    C = max(1, L // ADAPTIVE_COMPACT)
+
+    def few(state):
+        idx = jnp.argsort(~going, stable=True)[:C]  # the lanes still drawing first
+        sub = run(jax.tree.map(lambda a: a[idx], state), x[idx], log_stop[idx], False)
+        return jax.tree.map(lambda a, b: a.at[idx].set(b), state, sub)
+
+    state = jax.lax.cond(jnp.sum(going) <= C, few, lambda st: run(st, x, log_stop, False), state)
+    return state[2], state[0]
 
 
 @partial(aot.jit, static_argnames=("n_cap",))

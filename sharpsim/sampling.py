@@ -351,34 +351,45 @@ def adaptive_stop(k, best, log_mu_stop):
     return lk + best >= log_mu_stop - tol
 
 
+def adaptive_init(key):
+    """The state (k draws, best score, y, ties, key) of :func:`adaptive_one` before its first draw."""
+    return (jnp.array(0, dtype=jnp.int64), jnp.array(-jnp.inf), jnp.array(0, dtype=jnp.int32),
+            jnp.array(0, dtype=jnp.int64), key)
+
+
+def adaptive_going(state, log_mu_stop, max_draws):
+    """Whether :func:`adaptive_one` draws again from ``state``: under the cap and not stopped."""
+    k, best, _, _, _ = state
+    return (k < max_draws) & ~((k > 0) & adaptive_stop(k, best, log_mu_stop))
+
+
+def adaptive_step(state, scores_row, cdf):
+    """One draw of :func:`adaptive_one`: y_k by inverse CDF, kept if its score is the best so far
+    (reservoir tie-break among equal scores)."""
+    k, best, y, ties, key = state
+    key, k1, k2 = jax.random.split(key, 3)
+    u = jax.random.uniform(k1, dtype=jnp.float64)
+    d = jnp.minimum(jnp.searchsorted(cdf, u * cdf[-1], side="right"), scores_row.shape[0] - 1)
+    s = scores_row[d]
+    better = s > best
+    tie = s == best
+    ties_new = jnp.where(better, 1, jnp.where(tie, ties + 1, ties))
+    # reservoir sampling among tied maxima: replace with probability 1/ties_new
+    take = better | (tie & (jax.random.uniform(k2) * ties_new < 1.0))
+    return (k + 1, jnp.maximum(best, s), jnp.where(take, d, y).astype(jnp.int32), ties_new, key)
+
+
 def adaptive_one(key, scores_row, cdf, log_mu_stop, max_draws):
     """Adaptive best-of-N on one row (shared by this module and :mod:`sharpsim.oracle`).
 
     Draw y_k by inverse CDF from ``cdf`` [Y] until :func:`adaptive_stop` fires or ``max_draws``
     is reached; keep the draw of largest ``scores_row`` [Y] (reservoir tie-break among equal
     scores). Returns (y int32, k int64 draws used, truncated bool: stopped by the cap).
+    The loop is :func:`adaptive_init`, :func:`adaptive_going`, :func:`adaptive_step`.
     """
-
-    def cond(state):
-        k, best, _, _, _ = state
-        return (k < max_draws) & ~((k > 0) & adaptive_stop(k, best, log_mu_stop))
-
-    def body(state):
-        k, best, y, ties, key = state
-        key, k1, k2 = jax.random.split(key, 3)
-        u = jax.random.uniform(k1, dtype=jnp.float64)
-        d = jnp.minimum(jnp.searchsorted(cdf, u * cdf[-1], side="right"), scores_row.shape[0] - 1)
-        s = scores_row[d]
-        better = s > best
-        tie = s == best
-        ties_new = jnp.where(better, 1, jnp.where(tie, ties + 1, ties))
-        # reservoir sampling among tied maxima: replace with probability 1/ties_new
-        take = better | (tie & (jax.random.uniform(k2) * ties_new < 1.0))
-        return (k + 1, jnp.maximum(best, s), jnp.where(take, d, y).astype(jnp.int32), ties_new, key)
-
-    init = (jnp.array(0, dtype=jnp.int64), jnp.array(-jnp.inf), jnp.array(0, dtype=jnp.int32),
-            jnp.array(0, dtype=jnp.int64), key)
-    k, best, y, _, _ = jax.lax.while_loop(cond, body, init)
+    state = jax.lax.while_loop(lambda st: adaptive_going(st, log_mu_stop, max_draws),
+                               lambda st: adaptive_step(st, scores_row, cdf), adaptive_init(key))
+    k, best, y, _, _ = state
     truncated = ~adaptive_stop(k, best, log_mu_stop) | (k == 0)
     return y, k, truncated
 

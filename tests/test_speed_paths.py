@@ -316,3 +316,70 @@ def test_to_device_copies_without_building_a_program(a, traced):
     src[...] = src.flat[0]  # the caller changes its array afterwards
     np.testing.assert_array_equal(np.asarray(d).view(np.uint8), np.asarray(want).view(np.uint8))
     assert core.to_device(d) is d  # JAX arrays pass through
+
+
+# --------------------------------------------------------------------------- adaptive lanes
+
+
+def _lanes_reference(keys, logp, cdf, x, log_stop, max_draws):
+    """One vmapped while loop over all lanes: sampling.adaptive_one per lane, as the oracle's core."""
+    def one(k, xx, ls):
+        y, kk, _ = sampling.adaptive_one(k, logp[xx], cdf[xx], ls, max_draws)
+        return y, kk
+
+    return jax.vmap(one)(keys, x, log_stop)
+
+
+def test_adaptive_lanes_equal_one_loop_on_both_branches():
+    """oracle.adaptive_lanes (all lanes draw ADAPTIVE_FIRST_DRAWS times together, then only those
+    still drawing) gives every lane the same (y, k) as one vmapped loop, bit for bit: with few slow
+    lanes (gathered), with many (all go on), with padding lanes (log mu_stop = -inf) and the cap."""
+    from sharpsim import oracle
+
+    rng = np.random.default_rng(11)
+    first, frac = oracle.ADAPTIVE_FIRST_DRAWS, oracle.ADAPTIVE_COMPACT
+    # rows: deterministic (stops at ceil(mu_stop) draws), two-way tie, flat over 64 (slow), zeros
+    Y = 64
+    rows = np.full((4, Y), -np.inf)
+    rows[0, 3] = 0.0
+    rows[1, [5, 9]] = np.log(0.5)
+    rows[2] = -np.log(Y)
+    rows[3, :10] = np.log(rng.dirichlet(np.ones(10)))
+    logp = jnp.asarray(rows)
+    cdf = jnp.cumsum(jnp.exp(logp), axis=-1)
+    covered = set()
+    L = 97  # one compiled shape for the four cases
+    for case, (p_slow, mu_stop, max_draws) in enumerate(((0.05, 2.0, 10**9), (0.9, 8.0, 10**9), (0.1, 40.0, 30),
+                                                         (0.0, 1.5, 10**9))):
+        x = np.where(rng.uniform(size=L) < p_slow, 2, rng.choice([0, 1, 3], size=L))
+        ls = np.where(rng.uniform(size=L) < 0.1, -np.inf, np.log(mu_stop))
+        keys = jax.random.split(jax.random.key(case), L)
+        got = oracle.adaptive_lanes(keys, logp, cdf, jnp.asarray(x), jnp.asarray(ls), max_draws)
+        want = _lanes_reference(keys, logp, cdf, jnp.asarray(x), jnp.asarray(ls), max_draws)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(np.asarray(g), np.asarray(w), err_msg=f"case {case}")
+        slow = int((np.asarray(want[1]) > first).sum())  # lanes still drawing after the first draws
+        covered.add("none" if slow == 0 else "gathered" if slow <= max(1, L // frac) else "all")
+    assert covered == {"none", "gathered", "all"}, covered
+
+
+def test_adaptive_engine_batch_equals_the_vmapped_core():
+    """The engine's adaptive chunk (draws of all its trials through adaptive_lanes) equals the plain
+    vmap of adaptive_core followed by the exact error, bit for bit (hard and random problems)."""
+    import math
+
+    from sharpsim.algorithms import adaptive as AD
+    from sharpsim.core import to_device
+    from sharpsim.instances.problems import hard_problem_padded, random_problem
+    from sharpsim.oracle import capacity
+
+    probs = [hard_problem_padded(3, 20, 0.3, 33, jax.random.key(1)), random_problem(jax.random.key(2), 6, 9)]
+    for prob, mu_stop, (n, T) in zip(probs, (math.log(8.0), 2.5), ((50, 8), (1, 3))):  # one shape each
+        cls = prob.class_for("adaptive", mu_stop)
+        keys = jax.random.split(jax.random.key(n), T)
+        args = (keys, to_device(prob.logp), to_device(prob.log_mu), to_device(prob.mu), n, mu_stop, 10**9, 0.25,
+                cls.arrays)
+        a = AD._adaptive_batch(*args, kind=cls.kind, n_cap=capacity(n))
+        b = AD._adaptive_batch_vmapped(*args, kind=cls.kind, n_cap=capacity(n))
+        for u, v in zip(a, b):
+            np.testing.assert_array_equal(np.asarray(u).view(np.int64), np.asarray(v).view(np.int64))

@@ -19,7 +19,7 @@ from .._validate import check_int, check_open_unit, check_positive
 from ..classes import MLE_CORES, counts_core
 from ..core import to_device
 from ..evaluation import error_core
-from ..oracle import Oracle, adaptive_draws_core, capacity
+from ..oracle import Oracle, _live, adaptive_draws_core, adaptive_lanes, capacity, prompts_core
 from ..quantities import adaptive_coverage
 from ..sampling import MAX_DRAWS
 from .result import Batch, LearnerResult, Trial
@@ -72,6 +72,38 @@ def adaptive_sft_sharpening(oracle: Oracle, cls, n: int, key, delta: float | Non
 
 @partial(aot.jit, static_argnames=("kind", "n_cap"))
 def _adaptive_batch(keys, logp, log_mu, mu, n, mu_stop, max_draws, delta, arrays, kind, n_cap):
+    """The engine's chunk of trials: vmapped :func:`adaptive_core` then the exact error, with the draws
+    of all the chunk's trials made together by :func:`sharpsim.oracle.adaptive_lanes` (the same key
+    splits and cores as :func:`adaptive_core` and :func:`sharpsim.oracle.adaptive_draws_core`, so
+    the same bits; tested against the vmapped core)."""
+    T = keys.shape[0]
+    X, Y = logp.shape
+
+    def prepare(key):  # adaptive_core's (data, fit) split, then adaptive_draws_core's
+        kd, kf = jax.random.split(key)
+        k1, k2 = jax.random.split(kd)
+        return prompts_core(k1, log_mu, n_cap), jax.random.split(k2, n_cap), kf
+
+    x, lane_keys, kf = jax.vmap(prepare)(keys)
+    w = _live(n, n_cap)
+    log_stop = jnp.where(w > 0, jnp.log(mu_stop), -jnp.inf)
+    cdf = jnp.cumsum(jnp.exp(logp), axis=-1)
+    y, k = adaptive_lanes(lane_keys.reshape((T * n_cap,) + lane_keys.shape[2:]), logp, cdf, x.reshape(-1),
+                          jnp.tile(log_stop, T), max_draws)
+
+    def finish(x, y, k, kf):
+        draws = jnp.where(w > 0, k, 0).astype(jnp.int64)
+        counts = counts_core(x, y, w, X, Y)
+        q = MLE_CORES[kind](arrays, counts, kf)
+        return error_core(q, logp, delta, mu), jnp.sum(draws).astype(jnp.float64), jnp.float64(0)
+
+    return jax.vmap(finish)(x, y.reshape(T, n_cap), k.reshape(T, n_cap), kf)
+
+
+@partial(aot.jit, static_argnames=("kind", "n_cap"))
+def _adaptive_batch_vmapped(keys, logp, log_mu, mu, n, mu_stop, max_draws, delta, arrays, kind, n_cap):
+    """:func:`_adaptive_batch` as the plain vmap of :func:`adaptive_core` (one while loop over all the
+    chunk's lanes): the reference it is tested against."""
     def one(key):
         t = adaptive_core(key, logp, log_mu, n, mu_stop, max_draws, n_cap, arrays, kind)
         return error_core(t.policy, logp, delta, mu), t.queries.astype(jnp.float64), jnp.float64(0)
