@@ -19,7 +19,7 @@ from .._validate import check_int, check_open_unit, check_positive
 from ..classes import MLE_CORES, counts_core
 from ..core import to_device
 from ..evaluation import error_core
-from ..oracle import Oracle, _live, adaptive_draws_core, adaptive_lanes, capacity, prompts_core
+from ..oracle import Oracle, adaptive_draws_core, adaptive_lanes, capacity, prompts_core
 from ..quantities import adaptive_coverage
 from ..sampling import MAX_DRAWS
 from .result import Batch, LearnerResult, Trial
@@ -85,7 +85,7 @@ def _adaptive_batch(keys, logp, log_mu, mu, n, mu_stop, max_draws, delta, arrays
         return prompts_core(k1, log_mu, n_cap), jax.random.split(k2, n_cap), kf
 
     x, lane_keys, kf = jax.vmap(prepare)(keys)
-    w = _live(n, n_cap)
+    w = (jnp.arange(n_cap) < n).astype(jnp.float64)  # the live prompt slots, as adaptive_draws_core's
     log_stop = jnp.where(w > 0, jnp.log(mu_stop), -jnp.inf)
     cdf = jnp.cumsum(jnp.exp(logp), axis=-1)
     y, k = adaptive_lanes(lane_keys.reshape((T * n_cap,) + lane_keys.shape[2:]), logp, cdf, x.reshape(-1),
