@@ -444,6 +444,16 @@ def _adaptive_one(key, lp_row, cdf, log_mu_stop, max_draws):
     return y, k
 
 
+def adaptive_lane_inputs(key, log_mu, n, mu_stop, n_cap):
+    """What :func:`adaptive_draws_core` draws before its loop: prompts x int [n_cap] ~ mu, one key per
+    prompt slot [n_cap], the live weights w [n_cap] and log mu_stop per slot (-inf on padding: one
+    draw, charged nothing). Shared with the engine's chunk (:func:`adaptive_lanes`), the same keys."""
+    k1, k2 = jax.random.split(key)
+    x = prompts_core(k1, log_mu, n_cap)
+    w = _live(n, n_cap)
+    return x, jax.random.split(k2, n_cap), w, jnp.where(w > 0, jnp.log(mu_stop), -jnp.inf)
+
+
 @partial(aot.jit, static_argnames=("n_cap",))
 def adaptive_draws_core(key, logp, log_mu, n, mu_stop, max_draws, n_cap):
     """Adaptive SFT data (SPEC 5.5): per live prompt draw until Eq. (10) stops, keep the best.
@@ -452,12 +462,8 @@ def adaptive_draws_core(key, logp, log_mu, n, mu_stop, max_draws, n_cap):
     paper's mu (decision D8). Padding prompts draw once and are charged nothing.
     queries = sum of N_mu over live prompts (random). Returns :class:`Draws`.
     """
-    k1, k2 = jax.random.split(key)
-    x = prompts_core(k1, log_mu, n_cap)
-    w = _live(n, n_cap)
+    x, keys, w, log_stop = adaptive_lane_inputs(key, log_mu, n, mu_stop, n_cap)
     cdf = jnp.cumsum(jnp.exp(logp), axis=-1)
-    keys = jax.random.split(k2, n_cap)
-    log_stop = jnp.where(w > 0, jnp.log(mu_stop), -jnp.inf)
     y, k = jax.vmap(lambda kk, xx, ls: _adaptive_one(kk, logp[xx], cdf[xx], ls, max_draws))(keys, x, log_stop)
     draws = jnp.where(w > 0, k, 0).astype(jnp.int64)
     return Draws(x, y, logp[x, y], w, jnp.sum(draws), draws)

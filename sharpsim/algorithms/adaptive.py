@@ -19,7 +19,7 @@ from .._validate import check_int, check_open_unit, check_positive
 from ..classes import MLE_CORES, counts_core
 from ..core import to_device
 from ..evaluation import error_core
-from ..oracle import Oracle, adaptive_draws_core, adaptive_lanes, capacity, prompts_core
+from ..oracle import Oracle, adaptive_draws_core, adaptive_lane_inputs, adaptive_lanes, capacity
 from ..quantities import adaptive_coverage
 from ..sampling import MAX_DRAWS
 from .result import Batch, LearnerResult, Trial
@@ -79,25 +79,22 @@ def _adaptive_batch(keys, logp, log_mu, mu, n, mu_stop, max_draws, delta, arrays
     T = keys.shape[0]
     X, Y = logp.shape
 
-    def prepare(key):  # adaptive_core's (data, fit) split, then adaptive_draws_core's
+    def prepare(key):  # adaptive_core's (data, fit) split, then adaptive_draws_core's inputs
         kd, kf = jax.random.split(key)
-        k1, k2 = jax.random.split(kd)
-        return prompts_core(k1, log_mu, n_cap), jax.random.split(k2, n_cap), kf
+        return adaptive_lane_inputs(kd, log_mu, n, mu_stop, n_cap) + (kf,)
 
-    x, lane_keys, kf = jax.vmap(prepare)(keys)
-    w = (jnp.arange(n_cap) < n).astype(jnp.float64)  # the live prompt slots, as adaptive_draws_core's
-    log_stop = jnp.where(w > 0, jnp.log(mu_stop), -jnp.inf)
+    x, lane_keys, w, log_stop, kf = jax.vmap(prepare)(keys)
     cdf = jnp.cumsum(jnp.exp(logp), axis=-1)
     y, k = adaptive_lanes(lane_keys.reshape((T * n_cap,) + lane_keys.shape[2:]), logp, cdf, x.reshape(-1),
-                          jnp.tile(log_stop, T), max_draws)
+                          log_stop.reshape(-1), max_draws)
 
-    def finish(x, y, k, kf):
+    def finish(x, y, k, w, kf):
         draws = jnp.where(w > 0, k, 0).astype(jnp.int64)
         counts = counts_core(x, y, w, X, Y)
         q = MLE_CORES[kind](arrays, counts, kf)
         return error_core(q, logp, delta, mu), jnp.sum(draws).astype(jnp.float64), jnp.float64(0)
 
-    return jax.vmap(finish)(x, y.reshape(T, n_cap), k.reshape(T, n_cap), kf)
+    return jax.vmap(finish)(x, y.reshape(T, n_cap), k.reshape(T, n_cap), w, kf)
 
 
 @partial(aot.jit, static_argnames=("kind", "n_cap"))
