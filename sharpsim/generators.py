@@ -9,11 +9,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import brentq
 
+from . import aot
 from ._validate import (
     check_int,
     check_key,
@@ -37,10 +40,54 @@ def dirichlet_table(key, X: int, Y: int, alpha: float = 1.0, mu=None) -> Tabular
     X, Y = check_int(X, "X"), check_int(Y, "Y")
     alpha = check_positive(alpha, "alpha")
     check_size(X * Y, f"dirichlet_table: the table X * Y = {X} * {Y}", "use a smaller X or Y")
-    # sample in log space (gamma variates underflow for small alpha)
-    g = jax.random.loggamma(key, jnp.full((X, Y), alpha, dtype=jnp.float64))
+    # sample in log space (gamma variates underflow for small alpha): jax.random.loggamma(key, [X, Y]
+    # of alpha), drawn flat at a bucketed size (same bits, few compiles; loggamma_first)
+    g = jnp.asarray(loggamma_first(key, alpha, X * Y, X * Y).reshape(X, Y))
     logp = g - jax.scipy.special.logsumexp(g, axis=1, keepdims=True)
     return TabularLM.from_log_probs(np.asarray(logp), mu)
+
+
+LOGGAMMA_SIZES = (2**13, 2**17)
+"""The sizes at which :func:`loggamma_first` draws: the smallest that holds the entries asked for, and
+beyond the last, multiples of it (:data:`LOGGAMMA_STEP`). Each size is one compile of JAX's gamma
+sampler (~1.7 s on a CPU core; it was one per table shape), a draw costs ~0.8 us per entry (2^13
+entries: ~6 ms)."""
+
+LOGGAMMA_STEP = 2**17
+"""Above the largest of :data:`LOGGAMMA_SIZES`, draws are made at the next multiple of this size
+(at most this many extra entries, ~0.1 s)."""
+
+
+@partial(aot.jit, static_argnames="size")
+def loggamma_draws(key, alpha, size: int):
+    """``jax.random.loggamma(key, alpha * 1_size)``: float64 [size]. With ``jax_threefry_partitionable``
+    (JAX's default) entry i does not depend on ``size`` (each entry is drawn with its own subkey
+    ``split(key, size)[i]``), and the draws of a shape [X, Y] are these entries in row-major order."""
+    return jax.random.loggamma(key, jnp.full((size,), alpha, dtype=jnp.float64))
+
+
+def loggamma_size(n: int) -> int:
+    """The size :func:`loggamma_first` draws at for n entries: the smallest of :data:`LOGGAMMA_SIZES`
+    that holds n, else the next multiple of :data:`LOGGAMMA_STEP`."""
+    for size in LOGGAMMA_SIZES:
+        if n <= size:
+            return size
+    return -(-n // LOGGAMMA_STEP) * LOGGAMMA_STEP
+
+
+def loggamma_first(key, alpha: float, n: int, whole: int) -> np.ndarray:
+    """The first n entries of ``loggamma_draws(key, alpha, whole)`` (n <= whole), float64 numpy [n].
+
+    With ``jax_threefry_partitionable`` (JAX's default) the prefix does not depend on how many
+    entries are drawn, so they are drawn at ``loggamma_size(n)`` entries (more or fewer than
+    ``whole``): a few compiled sizes serve every table shape, the same bits
+    (tests/test_instances_toy.py). Without it the ``whole`` draw is made. :func:`dirichlet_table` takes whole = n (its draws are
+    ``jax.random.loggamma`` of its [X, Y] shape); the toy tasks a fixed buffer (:mod:`sharpsim.instances.toy`).
+    """
+    if not 0 < n <= whole:
+        raise ValueError(f"n must lie in [1, whole = {whole}], got {n}")
+    size = loggamma_size(n) if jax.config.jax_threefry_partitionable else whole
+    return np.asarray(loggamma_draws(key, alpha, size))[:n]
 
 
 def _zipf_norm(s: float, Y: int) -> float:

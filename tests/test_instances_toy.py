@@ -29,7 +29,7 @@ def _bits(a):
 
 def test_loggamma_draws_are_the_first_entries_of_the_whole_buffer():
     """toy_task's Dirichlet rows take the first X V^h entries of a buffer of BUF log-gamma draws; they
-    are drawn at the smallest of LOGGAMMA_SIZES that holds them: the same bits as the whole buffer's
+    are drawn at the smallest of generators.LOGGAMMA_SIZES that holds them: the same bits as the whole buffer's
     prefix, computed here by plain jax.random.loggamma over BUF entries (and with the whole buffer
     when threefry is not partitionable, where the prefix property does not hold)."""
     import jax.numpy as jnp
@@ -37,7 +37,9 @@ def test_loggamma_draws_are_the_first_entries_of_the_whole_buffer():
 
     from sharpsim.instances import toy
 
-    small = toy.LOGGAMMA_SIZES[0]
+    from sharpsim import generators
+
+    small = generators.LOGGAMMA_SIZES[0]
     for alpha, seed in ((0.3, 0), (3.0, 1)):
         key = jax.random.fold_in(jax.random.key(5), seed)
         whole = np.asarray(jax.random.loggamma(key, jnp.full((toy.BUF,), alpha, dtype=jnp.float64)))
@@ -56,3 +58,37 @@ def test_loggamma_draws_are_the_first_entries_of_the_whole_buffer():
         assert "exceeds the buffer size" in str(e)
     else:
         raise AssertionError("no ValueError beyond BUF")
+
+
+def test_dirichlet_table_draws_are_eager_loggamma_of_its_shape(monkeypatch):
+    """dirichlet_table draws its log-gamma variates flat at a bucketed size (generators.loggamma_first)
+    and keeps the first X * Y: the same bits as the plain ``jax.random.loggamma(key, [X, Y] of alpha)``
+    it replaced (normalised by logsumexp, eagerly, into TabularLM.from_log_probs, as before), for tables below, at and above each
+    bucket; the buckets are shrunk here (sizes 16, 64, then multiples of 64) so that all three rules
+    run at small sizes. Without partitionable threefry the exact shape is drawn."""
+    import jax.numpy as jnp
+    from jax._src import config as jax_config
+
+    from sharpsim import generators
+
+    def plain(key, X, Y, alpha):
+        g = jax.random.loggamma(key, jnp.full((X, Y), alpha, dtype=jnp.float64))
+        return s.TabularLM.from_log_probs(np.asarray(g - jax.scipy.special.logsumexp(g, axis=1, keepdims=True)))
+
+    monkeypatch.setattr(generators, "LOGGAMMA_SIZES", (16, 64))
+    monkeypatch.setattr(generators, "LOGGAMMA_STEP", 64)
+    assert [generators.loggamma_size(n) for n in (1, 16, 17, 64, 65, 128, 129)] == [16, 16, 64, 64, 128, 128, 192]
+    sizes = []
+    draws = generators.loggamma_draws
+    monkeypatch.setattr(generators, "loggamma_draws", lambda key, alpha, size: sizes.append(size) or draws(
+        key, alpha, size))
+    for (X, Y, alpha), seed in zip(((4, 4, 0.4), (3, 7, 1.0), (13, 7, 2.5)), range(3)):
+        key = jax.random.fold_in(jax.random.key(11), seed)
+        got = s.dirichlet_table(key, X, Y, alpha).log_table()
+        np.testing.assert_array_equal(_bits(got), _bits(plain(key, X, Y, alpha).log_table()), err_msg=f"{X} {Y} {alpha}")
+    assert sizes == [16, 64, 128]
+    with jax_config.threefry_partitionable(False):
+        key = jax.random.key(12)
+        got = s.dirichlet_table(key, 3, 7, 0.7).log_table()
+        np.testing.assert_array_equal(_bits(got), _bits(plain(key, 3, 7, 0.7).log_table()))
+    assert sizes[-1] == 21

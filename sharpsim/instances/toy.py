@@ -12,12 +12,10 @@ decoding takes t_1, while the sequence argmax is (usually) the correct chain (th
 
 Random numbers come from fixed-size buffers (one compiled shape for every task and model); the
 Dirichlet rows' log-gamma draws, the costly ones, from the first entries of such a buffer, drawn at
-one of a few sizes (:data:`LOGGAMMA_SIZES`).
+one of a few sizes (:data:`sharpsim.generators.LOGGAMMA_SIZES`).
 """
 
 from __future__ import annotations
-
-from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -26,6 +24,7 @@ from scipy.special import logsumexp
 
 from .. import aot
 from .._validate import check_int, check_positive, check_real
+from ..generators import loggamma_first
 from ..models import AutoregressiveLM, TabularLM, encode
 
 __all__ = ["BUF", "uniform_buffer", "tabular_task", "toy_task", "perturb", "answer_correct"]
@@ -45,19 +44,6 @@ def _normal_buf(key):
     return jax.random.normal(key, (BUF,), dtype=jnp.float64)
 
 
-LOGGAMMA_SIZES = (2**13, BUF)
-"""The sizes at which :func:`_loggamma_take` draws log-gamma variates: the smallest that holds the
-entries used. A buffer of BUF draws costs ~0.1 s on a CPU core and each size one compile (~1.8 s);
-most tasks of the catalogue take at most 2^13 entries (X V^h), so two sizes."""
-
-
-@partial(aot.jit, static_argnames="size")
-def _loggamma_buf(key, alpha, size=BUF):
-    """log Gamma(alpha) float64 draws [size] from ``key``: with ``jax_threefry_partitionable`` (JAX's
-    default) entry i is the same for every size > i (each entry is drawn with its own subkey)."""
-    return jax.random.loggamma(key, jnp.full((size,), alpha, dtype=jnp.float64))
-
-
 def _check_size(n: int) -> int:
     if n > BUF:
         raise ValueError(f"X * V^h = {n} exceeds the buffer size {BUF}: use fewer prompts or a smaller V^H")
@@ -70,12 +56,11 @@ def _take(buf, shape) -> np.ndarray:
 
 
 def _loggamma_take(key, alpha, shape) -> np.ndarray:
-    """The first prod(shape) entries of the log-gamma buffer ``_loggamma_buf(key, alpha)`` (BUF
-    draws), reshaped: drawn at the smallest of :data:`LOGGAMMA_SIZES` that holds them, the same bits
-    (the prefix property above; without ``jax_threefry_partitionable`` the whole buffer is drawn)."""
+    """The first prod(shape) entries of a buffer of BUF log-gamma draws,
+    ``generators.loggamma_draws(key, alpha, BUF)``, reshaped: drawn at a smaller size when that
+    holds them, the same bits (:func:`sharpsim.generators.loggamma_first`)."""
     n = _check_size(int(np.prod(shape)))
-    size = next(s for s in LOGGAMMA_SIZES if s >= n) if jax.config.jax_threefry_partitionable else BUF
-    return np.asarray(_loggamma_buf(key, alpha, size=size))[:n].reshape(shape)
+    return loggamma_first(key, alpha, n, BUF).reshape(shape)
 
 
 def toy_task(key, X: int, V: int, H: int, trap_rate: float, p_correct: float, p_trap: float, q: float,
