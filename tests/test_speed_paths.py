@@ -239,6 +239,12 @@ def _guided_vs_searchsorted(lp, u, x):
     cdf = np.asarray(flat).reshape(lp.shape[0], L)[:, :Y]
     want = np.stack([np.searchsorted(cdf[x[b]], q[b], side="right") for b in range(len(x))])
     np.testing.assert_array_equal(got, want)
+    # best_of_n searches with the steps rounded up (sampling.GUIDE_STEPS_MULTIPLE): the same counts
+    steps = sampling._search_steps(guide[1])
+    assert steps >= guide[1] and steps % sampling.GUIDE_STEPS_MULTIPLE == 0
+    if steps != guide[1]:
+        got = np.asarray(_guided(flat, guide[0], Y, steps, jnp.asarray(x), jnp.asarray(u), jnp.asarray(q)))
+        np.testing.assert_array_equal(got, want)
     return guide[1]
 
 
