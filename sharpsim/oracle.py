@@ -470,42 +470,57 @@ def adaptive_draws_core(key, logp, log_mu, n, mu_stop, max_draws, n_cap):
 
 
 ADAPTIVE_FIRST_DRAWS = 16
-""":func:`adaptive_lanes`: every lane first draws up to this many times together."""
+""":func:`adaptive_lanes`: every lane first draws up to this many times (in batches of lanes)."""
 ADAPTIVE_COMPACT = 4
-""":func:`adaptive_lanes`: then, when at most 1/ADAPTIVE_COMPACT of the lanes are still drawing, only
-those go on (gathered into a loop of that many lanes); otherwise all lanes go on."""
+""":func:`adaptive_lanes` runs batches of L / ADAPTIVE_COMPACT lanes (L: all lanes)."""
+
+
+def _first_lanes(eligible, C):
+    """The indices of the first C lanes in the stable order (eligible lanes first), int [C]: the
+    first C entries of ``jnp.argsort(~eligible, stable=True)``, by two running counts and a scatter
+    (O(L); a sort of the L lanes costs more)."""
+    L = eligible.shape[0]
+    e = eligible.astype(jnp.int64)
+    pos = jnp.where(eligible, jnp.cumsum(e) - 1, jnp.sum(e) + jnp.cumsum(1 - e) - 1)
+    return jnp.zeros(L, jnp.int64).at[pos].set(jnp.arange(L, dtype=jnp.int64), unique_indices=True)[:C]
 
 
 def adaptive_lanes(keys, logp, cdf, x, log_stop, max_draws):
     """:func:`adaptive_one` on L lanes (one key, prompt and log mu_stop each) -> (y int32 [L], k int64 [L]).
 
     A vmapped while loop draws on every lane until the last lane stops, so a few slow lanes (the hard
-    prompts, a geometric tail of draws) keep all L lanes iterating. Here all lanes first draw up to
-    :data:`ADAPTIVE_FIRST_DRAWS` times; the lanes still drawing then go on alone (gathered; every lane
-    when more than L / :data:`ADAPTIVE_COMPACT` are). Each lane goes through the same states as in
-    one loop (the same draws, the same bits; tested). Not for use under ``vmap`` (``lax.cond``).
+    prompts, a geometric tail of draws) keep all L lanes iterating. Here an outer loop runs one batch
+    of C = L / :data:`ADAPTIVE_COMPACT` lanes at a time (gathered, then written back), the first lanes
+    that are still drawing: while some lane is still drawing with fewer than
+    :data:`ADAPTIVE_FIRST_DRAWS` draws, the batch is such lanes and draws up to that many times;
+    afterwards the batch is the lanes still drawing and draws until they stop. Most lanes stop within
+    the first draws, so the long tail runs on C lanes, never on all L; a batch never costs more lane
+    steps than the same draws on all lanes. Each lane goes through the same states as in one loop (the
+    same draws, the same bits; tested), and the program holds one copy of the draw (compile time).
+    Not for use under ``vmap`` (its loops would run every lane).
     """
     L = x.shape[0]
-
-    def run(state, xs, ls, first):
-        def one(st, xx, lsx):
-            row, c = logp[xx], cdf[xx]
-            going = (lambda s: adaptive_going(s, lsx, max_draws) & (s[0] < ADAPTIVE_FIRST_DRAWS)) if first \
-                else (lambda s: adaptive_going(s, lsx, max_draws))
-            return jax.lax.while_loop(going, lambda s: adaptive_step(s, row, c), st)
-
-        return jax.vmap(one)(state, xs, ls)
-
-    state = run(jax.vmap(adaptive_init)(keys), x, log_stop, True)
-    going = jax.vmap(lambda st, lsx: adaptive_going(st, lsx, max_draws))(state, log_stop)
     C = max(1, L // ADAPTIVE_COMPACT)
 
-    def few(state):
-        idx = jnp.argsort(~going, stable=True)[:C]  # the lanes still drawing first
-        sub = run(jax.tree.map(lambda a: a[idx], state), x[idx], log_stop[idx], False)
-        return jax.tree.map(lambda a, b: a.at[idx].set(b), state, sub)
+    def going(state):
+        return jax.vmap(lambda st, lsx: adaptive_going(st, lsx, max_draws))(state, log_stop)
 
-    state = jax.lax.cond(jnp.sum(going) <= C, few, lambda st: run(st, x, log_stop, False), state)
+    def batch(state):
+        g = going(state)
+        early = g & (state[0] < ADAPTIVE_FIRST_DRAWS)
+        first = jnp.any(early)
+        lim = jnp.where(first, ADAPTIVE_FIRST_DRAWS, jnp.iinfo(jnp.int64).max)
+        idx = _first_lanes(jnp.where(first, early, g), C)
+
+        def one(st, xx, lsx):
+            row, c = logp[xx], cdf[xx]
+            return jax.lax.while_loop(lambda s: adaptive_going(s, lsx, max_draws) & (s[0] < lim),
+                                      lambda s: adaptive_step(s, row, c), st)
+
+        sub = jax.vmap(one)(jax.tree.map(lambda a: a[idx], state), x[idx], log_stop[idx])
+        return jax.tree.map(lambda a, b: a.at[idx].set(b, unique_indices=True), state, sub)
+
+    state = jax.lax.while_loop(lambda st: jnp.any(going(st)), batch, jax.vmap(adaptive_init)(keys))
     return state[2], state[0]
 
 

@@ -337,9 +337,10 @@ def _lanes_reference(keys, logp, cdf, x, log_stop, max_draws):
 
 
 def test_adaptive_lanes_equal_one_loop_on_both_branches():
-    """oracle.adaptive_lanes (all lanes draw ADAPTIVE_FIRST_DRAWS times together, then only those
-    still drawing) gives every lane the same (y, k) as one vmapped loop, bit for bit: with few slow
-    lanes (gathered), with many (all go on), with padding lanes (log mu_stop = -inf) and the cap."""
+    """oracle.adaptive_lanes (batches of L / ADAPTIVE_COMPACT lanes: first every lane up to
+    ADAPTIVE_FIRST_DRAWS draws, then the lanes still drawing until they stop) gives every lane the
+    same (y, k) as one vmapped loop, bit for bit: with no slow lane, with few (one tail batch), with
+    many (several tail batches), with padding lanes (log mu_stop = -inf) and the cap."""
     from sharpsim import oracle
 
     rng = np.random.default_rng(11)
@@ -367,6 +368,18 @@ def test_adaptive_lanes_equal_one_loop_on_both_branches():
         slow = int((np.asarray(want[1]) > first).sum())  # lanes still drawing after the first draws
         covered.add("none" if slow == 0 else "gathered" if slow <= max(1, L // frac) else "all")
     assert covered == {"none", "gathered", "all"}, covered
+
+
+def test_first_lanes_are_the_stable_argsort_prefix():
+    """oracle._first_lanes (the batch of adaptive_lanes) equals jnp.argsort(~eligible, stable=True)[:C]."""
+    from sharpsim import oracle
+
+    rng = np.random.default_rng(4)
+    for L, p in ((1, 0.5), (7, 0.0), (7, 1.0), (97, 0.1), (97, 0.7), (256, 0.3)):
+        e = rng.uniform(size=L) < p
+        for C in sorted({1, max(1, L // 4), L}):
+            want = np.argsort(~e, kind="stable")[:C]
+            np.testing.assert_array_equal(np.asarray(oracle._first_lanes(jnp.asarray(e), C)), want)
 
 
 def test_adaptive_engine_batch_equals_the_vmapped_core():
