@@ -81,8 +81,9 @@ def loggamma_first(key, alpha: float, n: int, whole: int) -> np.ndarray:
     With ``jax_threefry_partitionable`` (JAX's default) the prefix does not depend on how many
     entries are drawn, so they are drawn at ``loggamma_size(n)`` entries (more or fewer than
     ``whole``): a few compiled sizes serve every table shape, the same bits
-    (tests/test_instances_toy.py). Without it the ``whole`` draw is made. :func:`dirichlet_table` takes whole = n (its draws are
-    ``jax.random.loggamma`` of its [X, Y] shape); the toy tasks a fixed buffer (:mod:`sharpsim.instances.toy`).
+    (tests/test_instances_toy.py). Without it the ``whole`` draw is made. :func:`dirichlet_table`
+    takes whole = n (its draws are ``jax.random.loggamma`` of its [X, Y] shape); the toy tasks a
+    fixed buffer (:mod:`sharpsim.instances.toy`).
     """
     if not 0 < n <= whole:
         raise ValueError(f"n must lie in [1, whole = {whole}], got {n}")

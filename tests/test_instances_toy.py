@@ -82,11 +82,11 @@ def test_dirichlet_table_draws_are_eager_loggamma_of_its_shape(monkeypatch):
     draws = generators.loggamma_draws
     monkeypatch.setattr(generators, "loggamma_draws", lambda key, alpha, size: sizes.append(size) or draws(
         key, alpha, size))
-    for (X, Y, alpha), seed in zip(((4, 4, 0.4), (3, 7, 1.0), (13, 7, 2.5)), range(3)):
+    for (X, Y, alpha), seed in zip(((4, 4, 0.4), (13, 7, 2.5)), range(2)):  # (each size: one ~1.7 s compile)
         key = jax.random.fold_in(jax.random.key(11), seed)
         got = s.dirichlet_table(key, X, Y, alpha).log_table()
         np.testing.assert_array_equal(_bits(got), _bits(plain(key, X, Y, alpha).log_table()), err_msg=f"{X} {Y} {alpha}")
-    assert sizes == [16, 64, 128]
+    assert sizes == [16, 128]
     with jax_config.threefry_partitionable(False):
         key = jax.random.key(12)
         got = s.dirichlet_table(key, 3, 7, 0.7).log_table()
