@@ -366,8 +366,8 @@ def test_adaptive_lanes_equal_one_loop_on_both_branches():
         for g, w in zip(got, want):
             np.testing.assert_array_equal(np.asarray(g), np.asarray(w), err_msg=f"case {case}")
         slow = int((np.asarray(want[1]) > first).sum())  # lanes still drawing after the first draws
-        covered.add("none" if slow == 0 else "gathered" if slow <= max(1, L // frac) else "all")
-    assert covered == {"none", "gathered", "all"}, covered
+        covered.add("none" if slow == 0 else "one tail batch" if slow <= max(1, L // frac) else "several tail batches")
+    assert covered == {"none", "one tail batch", "several tail batches"}, covered
 
 
 def test_first_lanes_are_the_stable_argsort_prefix():
