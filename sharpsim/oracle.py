@@ -465,6 +465,13 @@ def adaptive_draws_core(key, logp, log_mu, n, mu_stop, max_draws, n_cap):
     x, keys, w, log_stop = adaptive_lane_inputs(key, log_mu, n, mu_stop, n_cap)
     cdf = jnp.cumsum(jnp.exp(logp), axis=-1)
     y, k = jax.vmap(lambda kk, xx, ls: _adaptive_one(kk, logp[xx], cdf[xx], ls, max_draws))(keys, x, log_stop)
+    return adaptive_lane_draws(logp, x, y, k, w)
+
+
+def adaptive_lane_draws(logp, x, y, k, w):
+    """:class:`Draws` of :func:`adaptive_draws_core` from its slots' prompts x, kept responses y,
+    draw counts k and live weights w [n_cap]: padding slots are charged nothing (shared with the
+    engine's chunk, which draws the slots through :func:`adaptive_lanes`)."""
     draws = jnp.where(w > 0, k, 0).astype(jnp.int64)
     return Draws(x, y, logp[x, y], w, jnp.sum(draws), draws)
 

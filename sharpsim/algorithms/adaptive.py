@@ -19,7 +19,7 @@ from .._validate import check_int, check_open_unit, check_positive
 from ..classes import MLE_CORES, counts_core
 from ..core import to_device
 from ..evaluation import error_core
-from ..oracle import Oracle, adaptive_draws_core, adaptive_lane_inputs, adaptive_lanes, capacity
+from ..oracle import Oracle, adaptive_draws_core, adaptive_lane_draws, adaptive_lane_inputs, adaptive_lanes, capacity
 from ..quantities import adaptive_coverage
 from ..sampling import MAX_DRAWS
 from .result import Batch, LearnerResult, Trial
@@ -40,11 +40,20 @@ def adaptive_core(key, logp, log_mu, n, mu_stop, max_draws, n_cap, arrays, kind)
     (data, fit). Returns :class:`Trial` with info = (Draws, counts [X, Y]); m = sum_i N_mu(x_i).
     """
     kd, kf = jax.random.split(key)
-    d = adaptive_draws_core(kd, logp, log_mu, n, mu_stop, max_draws, n_cap)
+    return _fit(adaptive_draws_core(kd, logp, log_mu, n, mu_stop, max_draws, n_cap), logp, n, arrays, kind, kf)
+
+
+def _fit(d, logp, n, arrays, kind, kf) -> Trial:
+    """:func:`adaptive_core` after its draws ``d``: counts [X, Y], then the class's MLE with key kf."""
     X, Y = logp.shape
     counts = counts_core(d.x, d.y, d.w, X, Y)
     q = MLE_CORES[kind](arrays, counts, kf)
     return Trial(q, d.queries, 0, n, (d, counts))
+
+
+def _trial_result(t: Trial, logp, delta, mu):
+    """An engine trial's (err, queries, extended) from a run of :func:`adaptive_core`."""
+    return error_core(t.policy, logp, delta, mu), t.queries.astype(jnp.float64), jnp.float64(0)
 
 
 def adaptive_sft_sharpening(oracle: Oracle, cls, n: int, key, delta: float | None = None,
@@ -77,7 +86,6 @@ def _adaptive_batch(keys, logp, log_mu, mu, n, mu_stop, max_draws, delta, arrays
     splits and cores as :func:`adaptive_core` and :func:`sharpsim.oracle.adaptive_draws_core`, so
     the same bits; tested against the vmapped core)."""
     T = keys.shape[0]
-    X, Y = logp.shape
 
     def prepare(key):  # adaptive_core's (data, fit) split, then adaptive_draws_core's inputs
         kd, kf = jax.random.split(key)
@@ -89,10 +97,7 @@ def _adaptive_batch(keys, logp, log_mu, mu, n, mu_stop, max_draws, delta, arrays
                           log_stop.reshape(-1), max_draws)
 
     def finish(x, y, k, w, kf):
-        draws = jnp.where(w > 0, k, 0).astype(jnp.int64)
-        counts = counts_core(x, y, w, X, Y)
-        q = MLE_CORES[kind](arrays, counts, kf)
-        return error_core(q, logp, delta, mu), jnp.sum(draws).astype(jnp.float64), jnp.float64(0)
+        return _trial_result(_fit(adaptive_lane_draws(logp, x, y, k, w), logp, n, arrays, kind, kf), logp, delta, mu)
 
     return jax.vmap(finish)(x, y.reshape(T, n_cap), k.reshape(T, n_cap), w, kf)
 
@@ -102,8 +107,8 @@ def _adaptive_batch_vmapped(keys, logp, log_mu, mu, n, mu_stop, max_draws, delta
     """:func:`_adaptive_batch` as the plain vmap of :func:`adaptive_core` (one while loop over all the
     chunk's lanes): the reference it is tested against."""
     def one(key):
-        t = adaptive_core(key, logp, log_mu, n, mu_stop, max_draws, n_cap, arrays, kind)
-        return error_core(t.policy, logp, delta, mu), t.queries.astype(jnp.float64), jnp.float64(0)
+        return _trial_result(adaptive_core(key, logp, log_mu, n, mu_stop, max_draws, n_cap, arrays, kind), logp,
+                             delta, mu)
 
     return jax.vmap(one)(keys)
 
