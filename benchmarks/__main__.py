@@ -176,8 +176,11 @@ def main(argv=None) -> int:
         for k in ("repeats", "quick", "load_note"):
             if k in old.get("settings", {}) and k != "load_note":
                 results["settings"][k] = old["settings"][k]
-        if old.get("settings", {}).get("load_note") and "load_note" not in results["settings"]:
-            results["settings"]["load_note"] = old["settings"]["load_note"]
+        note = old.get("settings", {}).get("load_note")
+        if note and "load_note" not in results["settings"]:  # said of the earlier run, and so labelled
+            if not note.startswith("The run of "):
+                note = f"The run of {old.get('settings', {}).get('date')}: {note[0].lower()}{note[1:]}"
+            results["settings"]["load_note"] = note
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1, default=float))
     md_path = HERE / "RESULTS.md" if out.resolve() == (HERE / "results.json").resolve() else out.with_suffix(".md")

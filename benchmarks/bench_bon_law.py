@@ -68,7 +68,7 @@ def _memory(quick: bool):
 
 # the host path's steps (sharpsim.core.bon_law_host), each timed alone on the same table
 HOST_STEPS = (
-    "host: sort_rows_host (packed int64 sort, take, re-sort of near-tie runs)",
+    "host: sort_rows_host (packed int64 sort, take, re-sort of near-tie runs)",  # (one long row: sorted in pieces)
     "host: exp (XLA)",
     "host: the two running sums in XLA's order (numpy)",
     "host: N log S at every boundary + tie test (XLA; log and log1p per boundary)",
@@ -81,14 +81,15 @@ def _host_pieces(lp):
     """{piece: fn} for the steps of core.bon_law_host on lp (inputs of each step precomputed)."""
     from sharpsim import core
 
-    order, asc = core.sort_rows_host(lp)
+    segments = core.host_sort_segments(*lp.shape[:1], lp.size)  # as the one-block path sorts
+    order, asc = core.sort_rows_host(lp, segments)
     p = core._exp(asc)
     A, D = core._cumsums(p)
     NlogS, _ = core._bon_NlogS(A, D, asc, N_BON)
     law = core._bon_law_singletons(NlogS, asc).reshape(-1)
     out = np.empty(lp.size)
     steps = (  # each step returns numpy arrays (the XLA ones wait for their results)
-        lambda: core.sort_rows_host(lp),
+        lambda: core.sort_rows_host(lp, segments),
         lambda: core._exp(asc),
         lambda: core._cumsums(p),
         lambda: core._bon_NlogS(A, D, asc, N_BON),
@@ -197,7 +198,10 @@ def bench_bon_law(cfg):
             "several rows are cut into row blocks computed on threads, one per usable core and two per core "
             "from core.HOST_SPLIT_FINE_SIZE entries (every step works row by row and releases the GIL; the "
             "same bits as one block, tested), so [1000, 1000] runs as 4 blocks on both cores here and "
-            "[1, 10^6] (one row) on one. Bit-identical to 'jit' (core.bon_law, jitted; still "
+            "[1, 10^6] (one row) on one, but for its keys' sort: a single row of >= core.HOST_SPLIT_MIN_SIZE "
+            "entries is sorted in one piece per usable core on threads, then merged by numpy's stable sort "
+            "(timsort merges the sorted runs; the keys are distinct, so the same array; core.host_sort_segments, "
+            "since 2026-12-08). Bit-identical to 'jit' (core.bon_law, jitted; still "
             "the path inside jit and on other backends; tests/test_bon_law_host_path.py): "
             "every transcendental stays in XLA (numpy's differ in the last bits), and N log S reaches the level "
             "formula rounded in every path (core._rounded_product: on CPUs with FMA, LLVM contracts a multiply "

@@ -428,7 +428,7 @@ def _cumsums(p):
     return np.asarray(_xla_cumsum(p)), np.asarray(_xla_cumsum(np.ascontiguousarray(p[:, ::-1])))
 
 
-def sort_rows_host(lp):
+def sort_rows_host(lp, segments=1):
     """Ascending sort of every row of a NaN-free float64 table [X, Y] and where each entry came from.
 
     Returns (order, asc): ``order`` int64 [X * Y] flat indices into ``lp``, ``asc =
@@ -437,7 +437,8 @@ def sort_rows_host(lp):
     of :func:`order_key` with its low b bits replaced by the column, so the rows come out ordered
     except inside runs of keys equal above bit b (relative gaps below ~2^(b - 52)); the runs that
     hold a descent are then re-sorted by value (np.lexsort on those entries only). Rows where too
-    many entries need that (or b > 32) fall back to ``np.argsort``.
+    many entries need that (or b > 32) fall back to ``np.argsort``. With ``segments`` > 1 a single
+    row's keys are sorted in that many pieces on threads and then merged (:func:`_sort_keys`).
     """
     X, Y = lp.shape
     b = max(1, (Y - 1).bit_length())
@@ -450,7 +451,7 @@ def sort_rows_host(lp):
     key ^= bits  # order-preserving: flip the 63 low bits of the negative ones
     key &= ~mask
     key |= np.arange(Y, dtype=np.int64)
-    key.sort(axis=-1)
+    _sort_keys(key, segments)
     order = key & mask
     if X > 1:
         order += (np.arange(X, dtype=np.int64) * Y)[:, None]
@@ -461,6 +462,30 @@ def sort_rows_host(lp):
         if descent.size and not _resort_runs(key, asc, order, mask, descent):
             return _sort_rows_argsort(lp)
     return order, asc
+
+
+def _sort_keys(key, segments=1):
+    """In place: sort each row of the int64 keys [X, Y] (numpy's single-operand sort).
+
+    With ``segments`` > 1 and one row, the row is cut into that many contiguous pieces, sorted at
+    once on the host threads (``np.ndarray.sort`` releases the GIL; the calling thread takes the
+    first piece), then merged by one stable sort (numpy's timsort finds the sorted runs and merges
+    them). A row's keys are distinct (their low bits are the column), so this is the array one sort
+    gives (tested). Called only outside the host pool's threads (:func:`bon_law_host`'s one-block
+    branch): pool threads never submit.
+    """
+    X, Y = key.shape
+    if segments < 2 or X != 1 or Y < 2 * segments:
+        key.sort(axis=-1)
+        return
+    row = key[0]
+    cuts = [Y * i // segments for i in range(segments + 1)]
+    pool = _get_host_pool()
+    futures = [pool.submit(row[cuts[i]:cuts[i + 1]].sort) for i in range(1, segments)]
+    row[:cuts[1]].sort()
+    for f in futures:
+        f.result()
+    row.sort(kind="stable")
 
 
 def _sort_rows_argsort(lp):
@@ -683,6 +708,28 @@ def _host_threads() -> int:
     return max(1, min(cores, HOST_SPLIT_MAX_THREADS))
 
 
+def _get_host_pool():
+    """The threads of :func:`bon_law_host`'s row blocks and :func:`_sort_keys`' pieces (made once)."""
+    global _host_pool
+    with _host_pool_lock:
+        if _host_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            # every block but the caller's on its own thread, at the most blocks host_row_blocks makes
+            _host_pool = ThreadPoolExecutor(HOST_FINE_BLOCKS_PER_CORE * HOST_SPLIT_MAX_THREADS - 1,
+                                            thread_name_prefix="sharpsim-bon-law")
+    return _host_pool
+
+
+def host_sort_segments(X: int, size: int) -> int:
+    """How many pieces :func:`bon_law_host` sorts a table's keys in when it does not cut the table into
+    row blocks (:func:`host_row_blocks` gives 1): one per usable core for a single row of at least
+    :data:`HOST_SPLIT_MIN_SIZE` entries, else 1."""
+    if X != 1 or size < HOST_SPLIT_MIN_SIZE:
+        return 1
+    return _host_threads()
+
+
 def host_row_blocks(X: int, size: int) -> int:
     """How many row blocks (each on its own thread) :func:`bon_law_host` cuts a table of X rows and
     ``size`` entries into: one per usable core for at least :data:`HOST_SPLIT_MIN_SIZE` entries, two
@@ -710,7 +757,8 @@ def bon_law_host(logp, N):
     entries get (S_<=^N - S_<^N) / size from their two boundaries (:func:`_bon_group_law`); scatter
     back. Tables of at least :data:`HOST_SPLIT_MIN_SIZE` entries are cut into row blocks computed
     on threads (one or two per usable core, :func:`host_row_blocks`; the calling thread takes the
-    first block); the XLA steps of small tables run on flat padded copies, a few programs for all
+    first block); a single row that large has its sort cut into pieces instead
+    (:func:`host_sort_segments`); the XLA steps of small tables run on flat padded copies, a few programs for all
     shapes (:data:`HOST_FLAT_MAX_SIZE`).
 
     Args:
@@ -718,19 +766,12 @@ def bon_law_host(logp, N):
     Returns:
       numpy float64 [X, Y], the same bits as ``bon_law(logp, N)``.
     """
-    global _host_pool
     lp = np.ascontiguousarray(logp, dtype=np.float64)
     X, Y = lp.shape
     k = host_row_blocks(X, lp.size)
     if k < 2:
-        return _bon_law_host_rows(lp, N)
-    with _host_pool_lock:
-        if _host_pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            # every block but the caller's on its own thread, at the most blocks host_row_blocks makes
-            _host_pool = ThreadPoolExecutor(HOST_FINE_BLOCKS_PER_CORE * HOST_SPLIT_MAX_THREADS - 1,
-                                            thread_name_prefix="sharpsim-bon-law")
+        return _bon_law_host_rows(lp, N, sort_segments=host_sort_segments(X, lp.size))
+    pool = _get_host_pool()
     cuts = [X * i // k for i in range(k + 1)]
     out = np.empty_like(lp)
 
@@ -738,20 +779,21 @@ def bon_law_host(logp, N):
         out[cuts[i]:cuts[i + 1]] = _bon_law_host_rows(lp[cuts[i]:cuts[i + 1]], N)
 
     # pool threads only run blocks (never submit), so a caller on any thread cannot deadlock them
-    futures = [_host_pool.submit(block, i) for i in range(1, k)]
+    futures = [pool.submit(block, i) for i in range(1, k)]
     block(0)
     for f in futures:
         f.result()
     return out
 
 
-def _bon_law_host_rows(lp, N):
-    """:func:`bon_law_host` on one block of rows, in the calling thread."""
+def _bon_law_host_rows(lp, N, sort_segments=1):
+    """:func:`bon_law_host` on one block of rows, in the calling thread (the keys' sort in
+    ``sort_segments`` pieces on threads, :func:`_sort_keys`)."""
     lp = np.ascontiguousarray(lp, dtype=np.float64)
     X, Y = lp.shape
     if lp.size == 0:
         return np.zeros((X, Y))
-    order, asc = sort_rows_host(lp)
+    order, asc = sort_rows_host(lp, sort_segments)
     A, D = _cumsums(_exp(asc))
     NlogS, cont = _bon_NlogS(A, D, asc, N)
     law = _bon_law_singletons(NlogS, asc)

@@ -270,3 +270,44 @@ def test_small_tables_of_other_shapes_share_the_flat_programs(traced):
     assert traced == [], f"the host path traced {traced} for new table shapes"
     for lp, g in zip(tables, got):
         np.testing.assert_array_equal(_bits(g), _bits(core.bon_law(jnp.asarray(lp), 3.0)))
+
+
+@pytest.mark.parametrize("Y, segments", [(7, 2), (8, 4), (1000, 2), (1000, 3), (4099, 8)])
+def test_sort_keys_in_pieces_on_threads_is_one_sort(Y, segments):
+    """One row's keys sorted in pieces on threads, then merged by numpy's stable sort: the array one
+    sort gives (the keys of a row are distinct), also with pieces of unequal lengths; several rows
+    (and rows shorter than two entries per piece) take the plain sort."""
+    rng = np.random.default_rng(Y + segments)
+    key = rng.integers(-(2**62), 2**62, (1, Y))
+    key[0, : Y // 3] = np.sort(key[0, : Y // 3])[::-1]  # a descending stretch across the cuts
+    want = np.sort(key, axis=-1)
+    got = key.copy()
+    core._sort_keys(got, segments)
+    np.testing.assert_array_equal(got, want)
+    rows = rng.integers(-(2**62), 2**62, (3, Y))
+    got = rows.copy()
+    core._sort_keys(got, segments)
+    np.testing.assert_array_equal(got, np.sort(rows, axis=-1))
+
+
+def test_one_long_row_is_sorted_in_pieces_with_the_same_bits(monkeypatch):
+    """A single row of at least HOST_SPLIT_MIN_SIZE entries (not cut into row blocks) has its keys
+    sorted in one piece per usable core: a correct sort, and the law's bits of one sort and of jit
+    (here with the threshold lowered and 3 threads, near-tie runs and ties across the cuts)."""
+    rng = np.random.default_rng(8)
+    lp = _table(rng, 1, 3000)
+    lp[0, 1000:1400] = lp[0, 1000] * (1 + 1e-15 * rng.random(400))  # near ties to re-sort, across a cut
+    lp[0, 2990:] = lp[0, 5]  # exact ties at both ends
+    lp[0] -= np.log(np.sum(np.exp(lp[0])))
+    one = core._bon_law_host_rows(lp, 3.0)
+    monkeypatch.setattr(core, "HOST_SPLIT_MIN_SIZE", 1000)
+    monkeypatch.setattr(core, "_host_threads", lambda: 3)
+    assert [core.host_sort_segments(X, s) for X, s in ((1, 999), (1, 1000), (2, 6000))] == [1, 3, 1]
+    seen = []
+    sort_keys = core._sort_keys
+    monkeypatch.setattr(core, "_sort_keys", lambda key, segments=1: seen.append(segments) or sort_keys(key, segments))
+    _sorted_ok(lp, *core.sort_rows_host(lp, 3))
+    got = core.bon_law_host(lp, 3.0)
+    assert seen == [3, 3]
+    np.testing.assert_array_equal(_bits(got), _bits(one))
+    np.testing.assert_array_equal(_bits(got), _bits(core.bon_law(jnp.asarray(lp), 3.0)))
