@@ -112,6 +112,25 @@ MEMORY_BASELINE = {"bon_law": "np_sort", "ar_enumeration": "numpy", "bon_samplin
                    "mc_engine": "reference_loop"}
 
 
+def merge(results: dict, old: dict) -> dict:
+    """``--merge``: in place, ``results`` keeps the benchmarks of ``old`` (an earlier results file) that
+    it did not run, with old's repeats and quick settings; old's load note, said of the run that
+    measured the kept rows, is kept after this run's own and labelled with that run's date."""
+    kept = {k: v for k, v in old.get("benchmarks", {}).items() if k not in results["benchmarks"]}
+    results["benchmarks"] = {**kept, **results["benchmarks"]}
+    results["settings"]["merged_from"] = {"date": old.get("settings", {}).get("date"), "benchmarks": list(kept)}
+    for k in ("repeats", "quick"):
+        if k in old.get("settings", {}):
+            results["settings"][k] = old["settings"][k]
+    note = old.get("settings", {}).get("load_note")
+    if note and kept:
+        if not note.startswith("The run of "):
+            note = f"The run of {old.get('settings', {}).get('date')}: {note[0].lower()}{note[1:]}"
+        own = results["settings"].get("load_note")
+        results["settings"]["load_note"] = f"{own} {note}" if own else note
+    return results
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
@@ -169,18 +188,7 @@ def main(argv=None) -> int:
                 "times are noisy; the ratios are timed in one process.")
     out = Path(args.out)
     if args.merge and out.exists():
-        old = json.loads(out.read_text())
-        kept = {k: v for k, v in old.get("benchmarks", {}).items() if k not in results["benchmarks"]}
-        results["benchmarks"] = {**kept, **results["benchmarks"]}
-        results["settings"]["merged_from"] = {"date": old.get("settings", {}).get("date"), "benchmarks": list(kept)}
-        for k in ("repeats", "quick", "load_note"):
-            if k in old.get("settings", {}) and k != "load_note":
-                results["settings"][k] = old["settings"][k]
-        note = old.get("settings", {}).get("load_note")
-        if note and "load_note" not in results["settings"]:  # said of the earlier run, and so labelled
-            if not note.startswith("The run of "):
-                note = f"The run of {old.get('settings', {}).get('date')}: {note[0].lower()}{note[1:]}"
-            results["settings"]["load_note"] = note
+        merge(results, json.loads(out.read_text()))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1, default=float))
     md_path = HERE / "RESULTS.md" if out.resolve() == (HERE / "results.json").resolve() else out.with_suffix(".md")

@@ -44,3 +44,24 @@ def test_render_replaces_only_the_marked_block():
     new = readme.render(old, {"benchmarks": {}})
     assert new.startswith("intro\n") and new.endswith("\noutro\n") and "stale" not in new
     assert issue.NOT_MEASURED in new
+
+
+def test_merge_keeps_the_other_rows_and_labels_their_load_note():
+    from benchmarks.__main__ import merge
+
+    note = "Measured under load: 1-min load average 3.0 at the start and 3.5 at the end on 2 cores."
+    old = {"benchmarks": {"a": {"v": 1}, "b": {"v": 2}},
+           "settings": {"date": "D0", "repeats": 7, "quick": False, "load_note": note}}
+    new = merge({"benchmarks": {"b": {"v": 3}}, "settings": {"date": "D1", "repeats": 3, "quick": True}}, old)
+    assert new["benchmarks"] == {"a": {"v": 1}, "b": {"v": 3}}
+    assert new["settings"]["repeats"] == 7 and new["settings"]["merged_from"] == {"date": "D0", "benchmarks": ["a"]}
+    assert new["settings"]["load_note"] == "The run of D0: measured under load: 1-min load average 3.0 " \
+                                           "at the start and 3.5 at the end on 2 cores."
+    # this run's own note first; a note already labelled is not labelled again
+    own = merge({"benchmarks": {"c": {}}, "settings": {"date": "D2", "load_note": "Measured under load: x."}},
+                {**new, "settings": {**new["settings"], "date": "D1"}})
+    assert own["settings"]["load_note"] == "Measured under load: x. The run of D0: measured under load: 1-min " \
+                                           "load average 3.0 at the start and 3.5 at the end on 2 cores."
+    # no row of the old run kept: its note goes
+    gone = merge({"benchmarks": {"a": {}, "b": {}}, "settings": {"date": "D3"}}, old)
+    assert "load_note" not in gone["settings"]
