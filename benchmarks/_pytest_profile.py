@@ -7,6 +7,12 @@ jaxpr, lowering to MLIR, XLA's backend compile, and their count), and at the end
 ``$SHARPSIM_SUITE_PROFILE_DIR/<worker>.json``. Compiles inside processes the tests start (the
 catalogue run, the notebook's kernel, Dask and process-pool workers, ``python -m benchmarks``)
 are not seen: they count in the wall time only.
+
+``backend_compile_cpu_s``: the process's CPU seconds (all its threads: XLA compiles on several)
+while XLA compiled, from wrapping JAX's compile step (``jax._src.compiler._compile_and_write_cache``,
+a private name: absent in another JAX version, the figure is then left out); overlapping compiles
+on two threads are counted once. Unlike the wall seconds of the events, it does not grow with the
+load of the other processes on the cores.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from __future__ import annotations
 import collections
 import json
 import os
+import threading
+import time
 
 _EVENTS = {
     "/jax/core/compile/jaxpr_trace_duration": "trace_s",
@@ -41,10 +49,43 @@ def _listener(event, duration, **_):
                 rec[2] += 1
 
 
+_cpu = {"depth": 0, "start": 0.0}
+_cpu_lock = threading.Lock()
+
+
+def _wrap_compile():
+    """Sum the process's CPU seconds while XLA compiles (``backend_compile_cpu_s``), where JAX has the
+    step to wrap; overlapping compiles (two threads) are timed from the first start to the last end."""
+    try:
+        from jax._src import compiler
+    except ImportError:
+        return
+    orig = getattr(compiler, "_compile_and_write_cache", None)
+    if orig is None:
+        return
+    _totals["backend_compile_cpu_s"] += 0.0
+
+    def wrapped(*args, **kwargs):
+        with _cpu_lock:
+            if _cpu["depth"] == 0:
+                _cpu["start"] = time.process_time()
+            _cpu["depth"] += 1
+        try:
+            return orig(*args, **kwargs)
+        finally:
+            with _cpu_lock:
+                _cpu["depth"] -= 1
+                if _cpu["depth"] == 0:
+                    _totals["backend_compile_cpu_s"] += time.process_time() - _cpu["start"]
+
+    compiler._compile_and_write_cache = wrapped
+
+
 def pytest_configure(config):
     from jax import monitoring
 
     monitoring.register_event_duration_secs_listener(_listener)
+    _wrap_compile()
     if hasattr(config, "workerinput"):
         _name[0] = config.workerinput["workerid"]
     elif getattr(config.option, "numprocesses", None):

@@ -43,6 +43,9 @@ ROWS = [
     ("test suite: those compile seconds over the 2 workers (wall seconds under the run's own load; about the "
      "least wall time while the tests compile these programs; informational)", "suite", "pytest",
      "compile_s_over_workers", "s", None, None),
+    ("test suite: CPU seconds of XLA's compiles in the test processes over the 2 cores (not inflated by the "
+     "load; the least wall time those compiles alone take; informational)", "suite", "pytest",
+     "backend_compile_cpu_s_over_cores", "s", None, None),
     ("issue 16: `reproduce --quick` sweep on 2 local Dask workers vs 1 (speed-up; informational)", "sweep", "sweep",
      "speedup_2_over_1", "x", None, None),
     ("issue 16: tasks' summed seconds on 2 workers over 1 worker (1 = no contention; informational)", "sweep",
