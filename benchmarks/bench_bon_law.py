@@ -81,7 +81,7 @@ def _host_pieces(lp):
     """{piece: fn} for the steps of core.bon_law_host on lp (inputs of each step precomputed)."""
     from sharpsim import core
 
-    segments = core.host_sort_segments(*lp.shape[:1], lp.size)  # as the one-block path sorts
+    segments = core.host_sort_segments(lp.shape[0], lp.size)  # as the one-block path sorts
     order, asc = core.sort_rows_host(lp, segments)
     p = core._exp(asc)
     A, D = core._cumsums(p)

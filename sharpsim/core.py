@@ -758,8 +758,8 @@ def bon_law_host(logp, N):
     back. Tables of at least :data:`HOST_SPLIT_MIN_SIZE` entries are cut into row blocks computed
     on threads (one or two per usable core, :func:`host_row_blocks`; the calling thread takes the
     first block); a single row that large has its sort cut into pieces instead
-    (:func:`host_sort_segments`); the XLA steps of small tables run on flat padded copies, a few programs for all
-    shapes (:data:`HOST_FLAT_MAX_SIZE`).
+    (:func:`host_sort_segments`); the XLA steps of small tables run on flat padded copies, a few
+    programs for all shapes (:data:`HOST_FLAT_MAX_SIZE`).
 
     Args:
       logp: float64 [X, Y] log-probabilities, NaN-free (validated tables); N: float >= 1.
@@ -778,7 +778,8 @@ def bon_law_host(logp, N):
     def block(i):
         out[cuts[i]:cuts[i + 1]] = _bon_law_host_rows(lp[cuts[i]:cuts[i + 1]], N)
 
-    # pool threads only run blocks (never submit), so a caller on any thread cannot deadlock them
+    # pool threads only run blocks and sort pieces (never submit), so a caller on any other thread
+    # cannot deadlock them
     futures = [pool.submit(block, i) for i in range(1, k)]
     block(0)
     for f in futures:
