@@ -296,7 +296,7 @@ def test_one_long_row_is_sorted_in_pieces_with_the_same_bits(monkeypatch):
     (here with the threshold lowered and 3 threads, near-tie runs and ties across the cuts)."""
     rng = np.random.default_rng(8)
     lp = _table(rng, 1, 3000)
-    lp[0, 1000:1400] = lp[0, 1000] * (1 + 1e-15 * rng.random(400))  # near ties to re-sort, across a cut
+    lp[0, 900:1300] = lp[0, 0] * (1 + 1e-15 * rng.random(400))  # near ties to re-sort, across the cut at 1000
     lp[0, 2990:] = lp[0, 5]  # exact ties at both ends
     lp[0] -= np.log(np.sum(np.exp(lp[0])))
     one = core._bon_law_host_rows(lp, 3.0)
