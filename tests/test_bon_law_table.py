@@ -116,3 +116,34 @@ def test_engine_bon_and_oracle_shortcut_draw_from_the_law_in_the_program():
     np.testing.assert_array_equal(lp1, lp[xs, y1])
     assert oracle.queries == 2 * N * xs.size
     assert len(set(y1[xs == 0].tolist())) == 2  # row 0's tied argmax: both drawn
+
+
+def test_counts_mode_takes_the_law_given_with_the_bits_of_the_law_in_the_program():
+    """The counts mode's program takes the host's law (bon_law_table) as an argument: its outputs are
+    those of the same program computing core.bon_law in it (the program before 2026-12-08)."""
+    from functools import partial
+
+    from sharpsim.algorithms import sft
+    from sharpsim.evaluation import tabular_star_columns
+
+    X, Y, n, N, delta, per = 6, 9, 40, 3, 0.4, 256
+    weights = np.arange(1.0, X + 1)
+    pb = Problem("counts", TabularLM.from_log_probs(_table(11, X, Y)), weights / weights.sum())
+    lp, mu = np.asarray(pb.logp), jnp.asarray(pb.mu)  # the tables the engine reads
+    star = tuple(jnp.asarray(v) for v in tabular_star_columns(lp))
+    ks = jax.random.split(jax.random.key(8), 2 * per)
+
+    @partial(jax.jit, static_argnames=("per",))
+    def law_in_the_program(keys, logp, mu, n, N, delta, star, per):
+        return sft._sft_counts_map(keys, core.bon_law(logp, N), mu, n, N, delta, star, per)
+
+    got = sft._sft_counts_scan(ks, result.bon_law_table(lp, N), mu, n, float(N), delta, star, per)
+    want = law_in_the_program(ks, jnp.asarray(lp), mu, n, float(N), delta, star, per)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(_bits(g), _bits(w))
+    errs = np.asarray(got[0])
+    assert 0 < errs.mean() < 1 and len(set(errs.tolist())) > 2  # errors that can differ
+    # and the engine runs that program
+    run = run_trials(pb, "sft", jax.random.key(8), 2 * per, 0.3, delta, n=n, N=N, cls=TabularClass(X, Y),
+                     progress=False, counts=True, chunk=per)
+    np.testing.assert_array_equal(_bits(run.errors), _bits(errs))

@@ -227,7 +227,7 @@ def star_hits_bounds(logp, N, star):
     return hits_bounds(core.bon_law_numpy(np.asarray(logp, dtype=np.float64), float(N)), cols, mask)
 
 
-def _sft_counts_map(keys, logp, mu, n, N, delta, star, per):
+def _sft_counts_map(keys, law, mu, n, N, delta, star, per):
     """The counts mode: G = len(keys) / per chunks of ``per`` vmapped trials under ``lax.map``.
 
     Per trial, the counts (c(x), c(x, a), c(x, b)) of its n best-of-N outcomes on the evaluator's
@@ -235,11 +235,12 @@ def _sft_counts_map(keys, logp, mu, n, N, delta, star, per):
     (:func:`sharpsim.oracle.bon_column_counts_core`, O(X)), then the tabular MLE's exact error
     (:func:`sharpsim.evaluation.tabular_sft_error_from_counts`); m = n N queries. The key is split
     as in :func:`sft_core` (data, fit; the tabular MLE uses no fit key). Same law as the draws path,
-    other bits (tested in distribution and against the exact mean error).
+    other bits (tested in distribution and against the exact mean error). ``law``: float64 [X, Y],
+    ``core.bon_law(logp, N)``, computed once outside
+    (:func:`sharpsim.algorithms.result.bon_law_table`: the same bits, no sorts in this program).
     """
     star_a, star_b, two = star
-    X, Y = logp.shape
-    law = core.bon_law(logp, N)
+    X, Y = law.shape
     rows = jnp.arange(X)
     law_a, law_b = law[rows, star_a], law[rows, star_b]
 
@@ -294,9 +295,10 @@ def sft_batch(problem, cls, trials, delta, *, n=None, N=None, literal=False, fas
                              f"|y*(x)| <= 2 (got {why})")
         inner = int(chunk) if chunk else COUNTS_CHUNK
         G = chunks_per_call(-(-trials // inner), FAST_CHUNKS_PER_CALL)
+        law = bon_law_table(problem.logp, N)  # once per table and N, on the host (kept)
 
         def fn(ks):
-            return _sft_counts_scan(ks, logp, mu, n, float(N), delta, star, inner)
+            return _sft_counts_scan(ks, law, mu, n, float(N), delta, star, inner)
         return Batch(fn, G * inner, True, sizes)
     n_cap = capacity(n)
     slots = n_cap * (N if literal else 1)
