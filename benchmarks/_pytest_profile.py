@@ -23,7 +23,7 @@ import os
 import threading
 import time
 
-_EVENTS = {
+COMPILE_EVENTS = {  # jax.monitoring duration events -> keys (also bench_reproduce's profiled run)
     "/jax/core/compile/jaxpr_trace_duration": "trace_s",
     "/jax/core/compile/jaxpr_to_mlir_module_duration": "lower_s",
     "/jax/core/compile/backend_compile_duration": "backend_compile_s",
@@ -36,7 +36,7 @@ _per_test = collections.defaultdict(lambda: [0.0, 0.0, 0])  # node id -> [own s,
 
 
 def _listener(event, duration, **_):
-    key = _EVENTS.get(event)
+    key = COMPILE_EVENTS.get(event)
     if key is not None:
         _totals[key] += duration
         # per test only where tests run (the xdist controller sees its workers' node ids too)

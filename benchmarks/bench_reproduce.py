@@ -23,16 +23,15 @@ from . import case, one_sample, register
 ROOT = Path(__file__).resolve().parents[1]
 
 
-# ``python -c`` driver of a profiled run: sharpsim's CLI with JAX's compile events summed (jax.monitoring:
-# tracing to a jaxpr, lowering to MLIR, XLA's backend compile; in this process, where the default
-# in-process executor runs every task) and written as JSON to the path in argv[1] when the CLI returns
+# ``python -c`` driver of a profiled run (run from the repository root, so ``benchmarks`` imports):
+# sharpsim's CLI with JAX's compile events summed (the suite profile's COMPILE_EVENTS: tracing to a
+# jaxpr, lowering to MLIR, XLA's backend compile; in this process, where the default in-process
+# executor runs every task) and written as JSON to the path in argv[1] when the CLI returns
 _PROFILED_CLI = """
 import json, sys, time
 from jax import monitoring
-EVENTS = {"/jax/core/compile/jaxpr_trace_duration": "trace_s",
-          "/jax/core/compile/jaxpr_to_mlir_module_duration": "lower_s",
-          "/jax/core/compile/backend_compile_duration": "backend_compile_s"}
-tot = {"trace_s": 0.0, "lower_s": 0.0, "backend_compile_s": 0.0, "compiles": 0}
+from benchmarks._pytest_profile import COMPILE_EVENTS as EVENTS
+tot = {**dict.fromkeys(EVENTS.values(), 0.0), "compiles": 0}
 def on(event, duration, **_):
     key = EVENTS.get(event)
     if key is not None:

@@ -58,8 +58,8 @@ def bench_suite(cfg):
     passed = int(m.group(1)) if m else 0
     tot = {k: sum(v.get(k, 0.0) for v in per.values())
            for k in ("test_s", "trace_s", "lower_s", "backend_compile_s", "compiles", "tests")}
-    compile_cpu = (sum(v["backend_compile_cpu_s"] for v in per.values() if "backend_compile_cpu_s" in v)
-                   if any("backend_compile_cpu_s" in v for v in per.values()) else None)
+    cpu_parts = [v["backend_compile_cpu_s"] for v in per.values() if "backend_compile_cpu_s" in v]
+    compile_cpu = sum(cpu_parts) if cpu_parts else None  # None: no process could time it
     compile_s = tot["trace_s"] + tot["lower_s"] + tot["backend_compile_s"]
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     secs = {"suite (pytest -n 2)": one_sample(wall)}
